@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "apps.audit"
+    label = "audit"
+    verbose_name = "Audit and retention"
+
+    def ready(self) -> None:
+        from apps.audit import history  # noqa: F401 - connects the history actor receiver

@@ -1,0 +1,75 @@
+"""The audit trail: append-only, HMAC hash-chained.
+
+Each row carries ``prev_hash`` (the hash of the row before it) and its own ``hash``, an
+HMAC-SHA256 over a canonical JSON of its fields and ``prev_hash``. Altering, removing or
+inserting any row breaks the chain at that row, which ``manage.py verify_audit_chain`` reports.
+The key (``AUDIT_CHAIN_KEY``) lives outside the database, so someone who can write to the
+table cannot forge a row that verifies. On PostgreSQL a trigger refuses UPDATE, DELETE and
+TRUNCATE outright (migration 0002).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+from django.conf import settings
+from django.db import models
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(models.Model):
+    # ``seq`` is the position in the chain: consecutive from 1, so a removed row leaves a gap.
+    seq = models.BigIntegerField(unique=True, editable=False)
+    occurred_at = models.DateTimeField(editable=False)
+    # The actor outlives their account: id and username as plain values, not a foreign key.
+    actor_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    actor_username = models.CharField(max_length=150, blank=True, editable=False)
+    action = models.CharField(max_length=100, editable=False)
+    target_type = models.CharField(max_length=100, blank=True, editable=False)
+    target_id = models.CharField(max_length=64, blank=True, editable=False)
+    target_repr = models.CharField(max_length=255, blank=True, editable=False)
+    data = models.JSONField(default=dict, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "-seq"], name="audit_target_seq"),
+            models.Index(fields=["actor_id", "-seq"], name="audit_actor_seq"),
+            models.Index(fields=["action", "-seq"], name="audit_action_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.target_type}:{self.target_id}"
+
+    def canonical(self) -> bytes:
+        """The bytes the HMAC covers: every field but ``hash``, in a fixed form."""
+        body = {
+            "seq": self.seq,
+            "occurred_at": self.occurred_at.isoformat(timespec="microseconds"),
+            "actor_id": self.actor_id,
+            "actor_username": self.actor_username,
+            "action": self.action,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "target_repr": self.target_repr,
+            "data": self.data,
+            "prev_hash": self.prev_hash,
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def compute_hash(self) -> str:
+        key = settings.AUDIT_CHAIN_KEY.encode()
+        return hmac.new(key, self.canonical(), hashlib.sha256).hexdigest()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit events are append-only")

@@ -1,0 +1,207 @@
+"""Scheduling, cancelling and firing deadlines.
+
+Exactly-once: a deadline is fired by whoever locks its row first while it is due, pending and
+(for an ETA task) still carries the task's token. The handler runs in a savepoint inside the
+transaction that sets ``fired_at``, so its database effects and the "fired" mark commit
+together. A second ETA copy, a redelivered message or the sweep arriving later finds the row
+fired (or locked, and skips it) and does nothing. A worker killed mid-handler rolls the
+transaction back; the row stays pending and the sweep fires it later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Model
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from apps.timers.models import Deadline, SweepHeartbeat
+from apps.timers.registry import handler_for
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class Outcome(StrEnum):
+    FIRED = "fired"
+    STALE = "stale"  # fired, cancelled, rescheduled, or being fired by someone else
+    NOT_DUE = "not_due"  # the database clock says it is early
+    FAILED = "failed"  # the handler raised; retried after a backoff
+
+
+@dataclass(frozen=True)
+class FireResult:
+    outcome: Outcome
+    seconds_early: float = 0.0
+
+
+def subject_key(subject: Model) -> tuple[str, str]:
+    return subject._meta.label_lower, str(subject.pk)
+
+
+def deadline_schedule(
+    *,
+    kind: str,
+    due_at: datetime,
+    subject: Model | None = None,
+    subject_type: str = "",
+    subject_id: str = "",
+    payload: dict | None = None,
+) -> Deadline:
+    """Create a deadline in the caller's transaction; its ETA task is queued on commit."""
+    handler_for(kind)  # refuse a kind nobody handles now, not when it comes due
+    if subject is not None:
+        subject_type, subject_id = subject_key(subject)
+    deadline = Deadline.objects.create(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        payload=payload or {},
+        due_at=due_at,
+        next_attempt_at=due_at,
+    )
+    _enqueue_on_commit(deadline.pk, deadline.token, due_at)
+    return deadline
+
+
+def deadline_cancel(*, deadline: Deadline) -> bool:
+    """Cancel a pending deadline; False when it had already fired or been cancelled."""
+    claimed = Deadline.objects.filter(pk=deadline.pk, fired_at=None, cancelled_at=None).update(
+        cancelled_at=Now(), token=F("token") + 1
+    )
+    deadline.refresh_from_db()
+    return claimed == 1
+
+
+def deadlines_cancel_for(*, subject: Model, kind: str | None = None) -> int:
+    """Cancel every pending deadline of a subject (of one kind, if given)."""
+    subject_type, subject_id = subject_key(subject)
+    pending = Deadline.objects.filter(
+        subject_type=subject_type, subject_id=subject_id, fired_at=None, cancelled_at=None
+    )
+    if kind is not None:
+        pending = pending.filter(kind=kind)
+    return pending.update(cancelled_at=Now(), token=F("token") + 1)
+
+
+def deadline_reschedule(*, deadline: Deadline, due_at: datetime) -> bool:
+    """Move a pending deadline; tasks queued for the old time become stale."""
+    claimed = Deadline.objects.filter(pk=deadline.pk, fired_at=None, cancelled_at=None).update(
+        due_at=due_at, next_attempt_at=due_at, token=F("token") + 1, attempts=0, last_error=""
+    )
+    deadline.refresh_from_db()
+    if claimed == 1:
+        _enqueue_on_commit(deadline.pk, deadline.token, due_at)
+    return claimed == 1
+
+
+def _enqueue_on_commit(deadline_id: int, token: int, due_at: datetime) -> None:
+    # Only deadlines due within the horizon get an ETA task: Redis redelivers a message still
+    # unacknowledged after the visibility timeout, so a long ETA would run twice (harmless,
+    # thanks to the token, but wasteful). The sweep takes everything else.
+    if due_at - timezone.now() > timedelta(seconds=settings.TIMERS_ETA_HORIZON):
+        return
+    transaction.on_commit(lambda: _enqueue(deadline_id, token, due_at))
+
+
+def _enqueue(deadline_id: int, token: int, due_at: datetime) -> None:
+    from apps.timers.tasks import fire_deadline
+
+    try:
+        fire_deadline.apply_async((deadline_id, token), eta=due_at)
+    except Exception:  # the broker being down must not fail the request: the sweep backstops
+        log.warning("could not queue deadline %s; the sweep will fire it", deadline_id, exc_info=True)
+
+
+def deadline_fire(*, deadline_id: int, token: int | None = None) -> FireResult:
+    """Fire one deadline if it is due and still what the caller expects (``token``)."""
+    with transaction.atomic():
+        deadline = (
+            Deadline.objects.select_for_update(skip_locked=True)
+            .filter(pk=deadline_id, fired_at=None, cancelled_at=None)
+            .annotate(db_now=Now())
+            .first()
+        )
+        if deadline is None or (token is not None and deadline.token != token):
+            return FireResult(Outcome.STALE)
+        if deadline.next_attempt_at > deadline.db_now:
+            early = (deadline.next_attempt_at - deadline.db_now).total_seconds()
+            return FireResult(Outcome.NOT_DUE, seconds_early=early)
+        return FireResult(_fire_locked(deadline, deadline.db_now))
+
+
+def _fire_locked(deadline: Deadline, db_now: datetime) -> Outcome:
+    try:
+        with transaction.atomic():
+            handler_for(deadline.kind)(deadline)
+    except Exception as exc:  # noqa: BLE001 - any handler failure is recorded and retried
+        deadline.attempts += 1
+        deadline.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        deadline.next_attempt_at = db_now + min(
+            timedelta(seconds=5 * 2 ** (deadline.attempts - 1)), MAX_BACKOFF
+        )
+        deadline.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+        log.error("deadline %s (%s) failed: %s", deadline.pk, deadline.kind, deadline.last_error)
+        return Outcome.FAILED
+    deadline.fired_at = db_now
+    deadline.save(update_fields=["fired_at"])
+    return Outcome.FIRED
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    fired: int
+    failed: int
+    batches: int
+
+
+def sweep_due_deadlines(*, batch_size: int | None = None, budget_seconds: float | None = None) -> SweepResult:
+    """Fire every due deadline, a locked batch per transaction, then record the heartbeat.
+
+    ``skip_locked`` lets several sweepers (or ETA tasks) work side by side: a row someone else
+    holds is theirs to fire. The time budget keeps one sweep from running into the next.
+    """
+    batch_size = batch_size or settings.TIMERS_SWEEP_BATCH
+    budget = budget_seconds if budget_seconds is not None else settings.TIMERS_SWEEP_INTERVAL * 2
+    started = time.monotonic()
+    fired = failed = batches = 0
+    while time.monotonic() - started < budget:
+        outcomes = _sweep_batch(batch_size)
+        batches += 1
+        fired += outcomes.count(Outcome.FIRED)
+        failed += outcomes.count(Outcome.FAILED)
+        if len(outcomes) < batch_size:
+            break
+    _beat_heartbeat("sweep", fired, int((time.monotonic() - started) * 1000))
+    return SweepResult(fired, failed, batches)
+
+
+def _sweep_batch(batch_size: int) -> list[Outcome]:
+    with transaction.atomic():
+        due = list(
+            Deadline.objects.select_for_update(skip_locked=True)
+            .filter(next_attempt_at__lte=Now(), fired_at=None, cancelled_at=None)
+            .annotate(db_now=Now())
+            .order_by("next_attempt_at")[:batch_size]
+        )
+        return [_fire_locked(deadline, deadline.db_now) for deadline in due]
+
+
+def _beat_heartbeat(name: str, fired: int, duration_ms: int) -> None:
+    touched = SweepHeartbeat.objects.filter(name=name).update(
+        last_run_at=Now(), last_fired=fired, last_duration_ms=duration_ms
+    )
+    if not touched:
+        SweepHeartbeat.objects.get_or_create(
+            name=name,
+            defaults={"last_run_at": timezone.now(), "last_fired": fired, "last_duration_ms": duration_ms},
+        )

@@ -1,0 +1,33 @@
+"""The Celery application: every clock in the portal runs here.
+
+Tasks acknowledge late and are rejected (requeued) when the worker dies, so a worker killed
+mid-task loses nothing; every task is therefore written to be idempotent. Beat runs one
+schedule, declared here in code; run exactly one beat per deployment.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escalportal.settings")
+
+app = Celery("escalportal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def install_beat_schedule(sender: Celery, **kwargs) -> None:
+    from django.conf import settings
+
+    interval = float(settings.TIMERS_SWEEP_INTERVAL)
+    sender.conf.beat_schedule = {
+        "sweep-due-deadlines": {
+            "task": "timers.sweep_due_deadlines",
+            "schedule": interval,
+            # A sweep still queued when the next is due is superseded by it.
+            "options": {"expires": interval * 2},
+        },
+    }

@@ -1,0 +1,119 @@
+"""Reading configuration from the environment.
+
+Every helper names the variable it read when the value is wrong and stops start-up with one
+line (``SystemExit``), like healthchecks' ``envbool``/``envint``: a portal that half-starts on a
+typo in ``DATABASE_URL`` is worse than one that refuses to start.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(SystemExit):
+    """A configuration mistake: exits with status 1 and a single explanatory line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"escalportal: configuration error: {message}")
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database_config(name: str, default_sqlite_path: str) -> dict:
+    """Parse ``DATABASE_URL``; SQLite (WAL, immediate transactions, busy timeout) when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return sqlite_config(default_sqlite_path)
+    import dj_database_url
+
+    scheme = urlsplit(raw).scheme
+    if scheme not in ("postgres", "postgresql", "pgsql", "sqlite"):
+        raise ConfigError(
+            f"{name} has unsupported scheme {scheme!r}: use postgresql://user:pass@host:5432/db "
+            "or sqlite:////absolute/path.sqlite3"
+        )
+    try:
+        config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"{name} is malformed ({exc})") from None
+    if config["ENGINE"].endswith("sqlite3"):
+        return sqlite_config(config["NAME"])
+    if not config.get("NAME"):
+        raise ConfigError(f"{name} names no database (expected postgresql://…/DBNAME)")
+    return config
+
+
+def sqlite_config(path: str) -> dict:
+    # WAL lets the web process read while the worker writes; IMMEDIATE takes the write lock at
+    # BEGIN so two writers queue on the busy timeout instead of failing with "database is
+    # locked" when a read transaction tries to upgrade.
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+    }
+
+
+BROKER_SCHEMES = {"redis", "rediss", "sqlalchemy+sqlite", "sqlalchemy+postgresql", "memory"}
+
+
+def broker_url(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    parts = urlsplit(raw)
+    if parts.scheme not in BROKER_SCHEMES:
+        raise ConfigError(
+            f"{name} has unsupported scheme {parts.scheme!r}: use redis://host:6379/0 "
+            "or sqlalchemy+sqlite:////path/broker.sqlite3"
+        )
+    if parts.scheme.startswith("redis"):
+        try:
+            parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+        except ValueError:
+            raise ConfigError(f"{name} has a malformed port in {raw!r}") from None
+        if not parts.hostname:
+            raise ConfigError(f"{name} names no host (expected redis://host:6379/0)")
+    return raw

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("login/", account_views.login, name="login"),
+    path("logout/", account_views.logout, name="logout"),
+    path("healthz", account_views.healthz, name="healthz"),
+    path("audit/", include("apps.audit.urls")),
+    path("timers/", include("apps.timers.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "apps.accounts.views.permission_denied"
+handler404 = "apps.accounts.views.not_found"

@@ -1,0 +1,1 @@
+"""Real PostgreSQL and Redis servers for the suite (filled in by the servers work)."""

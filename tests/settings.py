@@ -1,0 +1,21 @@
+"""Test settings: the real settings, plus what only tests need.
+
+``TEST_DATABASE=postgres`` makes the suite run on a throwaway PostgreSQL server that
+``tests/servers.py`` starts; the connection details are filled in by ``tests/conftest.py``.
+"""
+
+import os
+
+os.environ.setdefault("ESCALPORTAL_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+
+from escalportal.settings import *  # noqa: E402,F403
+from escalportal.settings import INSTALLED_APPS  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.probe"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+AXES_ENABLED = os.environ.get("AXES_ENABLED", "0") == "1"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
