@@ -1,0 +1,42 @@
+import pytest
+from django.utils import timezone
+
+from apps.timers.models import SweepHeartbeat
+from apps.timers.services import sweep_due_deadlines
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_is_healthy_after_a_recent_sweep(client):
+    sweep_due_deadlines()
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "sweep": "ok"}
+
+
+def test_it_fails_when_the_sweep_never_ran(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["sweep"] == "never ran"
+
+
+def test_it_fails_when_the_sweep_is_older_than_three_intervals(client, settings):
+    settings.TIMERS_SWEEP_INTERVAL = 2
+    SweepHeartbeat.objects.create(name="sweep", last_run_at=timezone.now() - timezone.timedelta(seconds=7))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["sweep"].startswith("stale")
+
+
+def test_it_fails_when_the_broker_is_unreachable(client, settings):
+    from escalportal.celery import app
+
+    sweep_due_deadlines()
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = old
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"].startswith("error")

@@ -1,0 +1,98 @@
+"""Firing: exactly once, guarded by the token, retried on failure, never early."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.timers.models import Deadline, SweepHeartbeat
+from apps.timers.services import (
+    Outcome,
+    deadline_cancel,
+    deadline_fire,
+    deadline_reschedule,
+    deadline_schedule,
+    sweep_due_deadlines,
+)
+from apps.timers.tasks import fire_deadline
+from tests.probe.models import ProbeHit
+
+pytestmark = pytest.mark.django_db
+
+
+def due(seconds_ago: float = 1, **payload) -> Deadline:
+    return deadline_schedule(
+        kind="probe", due_at=timezone.now() - timedelta(seconds=seconds_ago), payload=payload
+    )
+
+
+def test_it_fires_once_however_often_it_is_delivered():
+    deadline = due()
+    assert deadline_fire(deadline_id=deadline.pk, token=1).outcome == Outcome.FIRED
+    assert deadline_fire(deadline_id=deadline.pk, token=1).outcome == Outcome.STALE
+    assert sweep_due_deadlines().fired == 0
+    assert ProbeHit.objects.filter(deadline_id=deadline.pk).count() == 1
+    deadline.refresh_from_db()
+    assert deadline.fired_at is not None and deadline.status == "fired"
+
+
+def test_the_sweep_fires_what_no_task_reached():
+    deadlines = [due() for _ in range(5)]
+    result = sweep_due_deadlines(batch_size=2)
+    assert (result.fired, result.batches) == (5, 3)
+    assert ProbeHit.objects.count() == 5
+    assert deadline_fire(deadline_id=deadlines[0].pk, token=1).outcome == Outcome.STALE
+
+
+def test_it_never_fires_early():
+    deadline = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(minutes=5))
+    result = deadline_fire(deadline_id=deadline.pk, token=1)
+    assert result.outcome == Outcome.NOT_DUE
+    assert 290 < result.seconds_early <= 300
+    assert sweep_due_deadlines().fired == 0
+    assert not ProbeHit.objects.exists()
+
+
+def test_a_stale_token_does_nothing():
+    deadline = due()
+    deadline_reschedule(deadline=deadline, due_at=timezone.now() - timedelta(seconds=1))
+    assert deadline_fire(deadline_id=deadline.pk, token=1).outcome == Outcome.STALE
+    assert deadline_fire(deadline_id=deadline.pk, token=2).outcome == Outcome.FIRED
+
+
+def test_a_cancelled_deadline_never_fires():
+    deadline = due()
+    deadline_cancel(deadline=deadline)
+    assert deadline_fire(deadline_id=deadline.pk, token=1).outcome == Outcome.STALE
+    assert deadline_fire(deadline_id=deadline.pk, token=2).outcome == Outcome.STALE
+    assert sweep_due_deadlines().fired == 0
+    assert not ProbeHit.objects.exists()
+
+
+def test_a_failing_handler_rolls_back_its_writes_and_retries_with_backoff():
+    deadline = due(fail_times=2)
+    assert deadline_fire(deadline_id=deadline.pk, token=1).outcome == Outcome.FAILED
+    deadline.refresh_from_db()
+    assert deadline.attempts == 1 and "failing on purpose" in deadline.last_error
+    assert deadline.fired_at is None
+    assert deadline.next_attempt_at > timezone.now() + timedelta(seconds=3)
+    # Not due again until the backoff has passed.
+    assert deadline_fire(deadline_id=deadline.pk, token=1).outcome == Outcome.NOT_DUE
+    Deadline.objects.filter(pk=deadline.pk).update(next_attempt_at=timezone.now())
+    assert deadline_fire(deadline_id=deadline.pk, token=1).outcome == Outcome.FAILED
+    Deadline.objects.filter(pk=deadline.pk).update(next_attempt_at=timezone.now())
+    assert sweep_due_deadlines().fired == 1
+    assert ProbeHit.objects.filter(deadline_id=deadline.pk).count() == 1
+
+
+def test_the_sweep_records_its_heartbeat():
+    sweep_due_deadlines()
+    beat = SweepHeartbeat.objects.get(name="sweep")
+    assert abs((timezone.now() - beat.last_run_at).total_seconds()) < 5
+
+
+def test_the_task_is_thin_and_idempotent():
+    deadline = due()
+    assert fire_deadline.apply(args=(deadline.pk, 1)).get() == "fired"
+    assert fire_deadline.apply(args=(deadline.pk, 1)).get() == "stale"
+    assert ProbeHit.objects.count() == 1
