@@ -197,10 +197,12 @@ CELERY_BROKER_URL = broker_url(
 )
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
-if CELERY_BROKER_URL.startswith("sqlalchemy+"):
-    # The embedded broker is polled; a short interval keeps ETA tasks' lateness low.
-    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.1
+# kombu's SQLAlchemy transport hands every transport option to create_engine(), so only
+# Redis gets the visibility timeout. (The embedded broker never redelivers a message its
+# worker took; the deadline sweep is what recovers from a lost worker there.)
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT} if CELERY_BROKER_URL.startswith("redis") else {}
+)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 # A worker killed mid-task loses nothing: the message is acknowledged only after the task,
