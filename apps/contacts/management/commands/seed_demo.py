@@ -55,8 +55,11 @@ class Command(BaseCommand):
         parser.add_argument("--allow-production", action="store_true", help="Seed even with DEBUG off.")
 
     def handle(self, *args, allow_production: bool = False, **options) -> None:
-        if not settings.DEBUG and not allow_production:
-            raise CommandError("refusing to create demo logins with DEBUG off (use --allow-production)")
+        if not settings.DEMO_DATA_ALLOWED and not allow_production:
+            raise CommandError(
+                "refusing to create demo logins with a published password: DEMO_DATA_ALLOWED is off "
+                "(it follows DEBUG; use --allow-production to insist)"
+            )
         with transaction.atomic():
             roles_sync()
             teams = {slug: team_upsert(slug=slug, name=name, description=desc) for slug, name, desc in TEAMS}

@@ -1,0 +1,42 @@
+import pytest
+from django.core.management import call_command
+
+from apps.accounts.models import User
+from apps.accounts.roles import Role
+from apps.audit.services import verify_chain
+from apps.contacts.models import Person
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_creates_one_login_per_role_and_an_org_chart_up_to_the_ceo():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    roles = set()
+    for user in User.objects.all():
+        roles |= user.roles
+        assert user.check_password("escalportal-demo")
+    assert roles == set(Role)
+    staff = Person.objects.get(user__username="staff")
+    chain = [p.title for p in staff.management_chain()]
+    assert chain[-1] == "Chief Executive Officer"
+    ranks = [staff.authority_rank] + [p.authority_rank for p in staff.management_chain()]
+    assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)  # authority climbs
+
+
+def test_it_is_idempotent():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    counts = (User.objects.count(), Person.objects.count())
+    events = verify_chain().checked
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    assert (User.objects.count(), Person.objects.count()) == counts
+    assert verify_chain().checked == events  # nothing changed, nothing audited
+    assert verify_chain().ok
+
+
+def test_it_refuses_to_create_demo_logins_in_production(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEMO_DATA_ALLOWED = False
+    with pytest.raises(CommandError, match="DEMO_DATA_ALLOWED is off"):
+        call_command("seed_demo")
+    assert not User.objects.exists()
