@@ -30,4 +30,9 @@ def install_beat_schedule(sender: Celery, **kwargs) -> None:
             # A sweep still queued when the next is due is superseded by it.
             "options": {"expires": interval * 2},
         },
+        "retry-pending-notifications": {
+            "task": "notifications.retry_pending",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
     }

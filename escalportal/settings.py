@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.timers",
     "apps.contacts",
+    "apps.notifications",
+    "apps.policies",
 ]
 
 MIDDLEWARE = [

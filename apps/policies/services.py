@@ -1,0 +1,253 @@
+"""Every change to policies, levels, thresholds and calendars: validated as a whole, saved in
+one transaction with a required change reason, history-tracked and audited.
+
+A policy is validated as a unit because its rules span rows: authority must strictly climb
+the level chain, every level must reach someone, and the threshold matrix must cover every
+severity x customer tier. Anything wrong raises ``ValidationError`` naming the field and the
+rule, and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.audit.services import record
+from apps.contacts.models import Person, Rotation, Team
+from apps.policies.models import (
+    BusinessCalendar,
+    CustomerTier,
+    EscalationLevel,
+    EscalationPolicy,
+    ResponseThreshold,
+    Severity,
+)
+from apps.timers.services import deadline_schedule, deadlines_cancel_for
+
+REVIEW_DUE = "policies.review_due"
+
+
+@dataclass
+class LevelSpec:
+    order: int
+    name: str
+    target_kind: str
+    authority_rank: int
+    target_person: Person | None = None
+    target_team: Team | None = None
+    target_rotation: Rotation | None = None
+    requires_approval: bool = False
+    approval_timeout: timedelta = timedelta(hours=4)
+    trigger_roles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ThresholdSpec:
+    severity: str
+    customer_tier: str
+    acknowledge_within: timedelta
+    resolve_within: timedelta
+    business_hours_only: bool = False
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise ValidationError({"change_reason": "Say why this changes (at least 5 characters): it is kept in the history."})
+    return reason
+
+
+def validate_levels(levels: list[LevelSpec]) -> None:
+    """The chain climbs: orders 1..n, authority strictly increasing, every target reachable."""
+    from apps.policies.selectors import level_target_problems
+
+    if not levels:
+        raise ValidationError({"levels": "A policy needs at least one level."})
+    ordered = sorted(levels, key=lambda lvl: lvl.order)
+    if [lvl.order for lvl in ordered] != list(range(1, len(ordered) + 1)):
+        raise ValidationError({"levels": "Levels must be numbered 1, 2, 3… without gaps or repeats."})
+    errors = []
+    for lower, higher in zip(ordered, ordered[1:], strict=False):
+        if higher.authority_rank <= lower.authority_rank:
+            errors.append(
+                f"Level {higher.order} ({higher.name}): authority {higher.authority_rank} must be higher than "
+                f"level {lower.order}'s {lower.authority_rank} — authority must increase up the chain."
+            )
+    now = timezone.now()
+    for spec in ordered:
+        level = EscalationLevel(**{k: v for k, v in spec.__dict__.items()})
+        try:
+            level.clean()
+        except ValidationError as exc:
+            errors.extend(f"Level {spec.order} ({spec.name}): {m}" for m in exc.messages)
+            continue
+        problems = level_target_problems(level, now)
+        if problems:
+            errors.append(
+                f"Level {spec.order} ({spec.name}): no reachable target — " + "; ".join(str(p) for p in problems)
+            )
+    if errors:
+        raise ValidationError({"levels": errors})
+
+
+def validate_thresholds(thresholds: list[ThresholdSpec]) -> None:
+    """Every severity x tier cell present exactly once, resolve no sooner than acknowledge."""
+    cells = [(t.severity, t.customer_tier) for t in thresholds]
+    errors = []
+    if len(set(cells)) != len(cells):
+        errors.append("A severity and customer tier pair appears twice.")
+    for severity in Severity:
+        missing = [tier.label for tier in CustomerTier if (severity.value, tier.value) not in cells]
+        if missing:
+            errors.append(f"{severity.label}: thresholds missing for {', '.join(missing)} customers.")
+    for t in thresholds:
+        if t.acknowledge_within <= timedelta(0):
+            errors.append(f"{t.severity}/{t.customer_tier}: acknowledge time must be positive.")
+        if t.resolve_within < t.acknowledge_within:
+            errors.append(f"{t.severity}/{t.customer_tier}: resolve time cannot be shorter than acknowledge time.")
+    if errors:
+        raise ValidationError({"thresholds": errors})
+
+
+@transaction.atomic
+def policy_save(
+    *,
+    policy: EscalationPolicy,
+    levels: list[LevelSpec],
+    thresholds: list[ThresholdSpec],
+    services=None,
+    actor,
+    reason: str,
+) -> EscalationPolicy:
+    """Create or replace a policy with its whole level chain and threshold matrix."""
+    reason = _require_reason(reason)
+    policy.full_clean(exclude=["slug"] if policy.pk else None)
+    validate_levels(levels)
+    validate_thresholds(thresholds)
+    created = policy.pk is None
+    before = _snapshot(policy) if not created else None
+    policy._history_user, policy._change_reason = actor, reason
+    policy.save()
+    if services is not None:
+        policy.services.set(services)
+    _replace_levels(policy, levels, actor, reason)
+    _replace_thresholds(policy, thresholds, actor, reason)
+    _schedule_review(policy)
+    record(
+        action="policies.policy_created" if created else "policies.policy_changed",
+        actor=actor,
+        target=policy,
+        data={"reason": reason, "before": before, "after": _snapshot(policy)},
+    )
+    return policy
+
+
+def _replace_levels(policy: EscalationPolicy, levels: list[LevelSpec], actor, reason: str) -> None:
+    existing = {lvl.order: lvl for lvl in policy.levels.all()}
+    for spec in sorted(levels, key=lambda s: s.order):
+        level = existing.pop(spec.order, None) or EscalationLevel(policy=policy, order=spec.order)
+        for key, value in spec.__dict__.items():
+            setattr(level, key, value)
+        level.clean()
+        level._history_user, level._change_reason = actor, reason
+        level.save()
+    for stale in existing.values():
+        stale._history_user, stale._change_reason = actor, reason
+        stale.delete()
+
+
+def _replace_thresholds(policy: EscalationPolicy, thresholds: list[ThresholdSpec], actor, reason: str) -> None:
+    existing = {(t.severity, t.customer_tier): t for t in policy.thresholds.all()}
+    for spec in thresholds:
+        row = existing.pop((spec.severity, spec.customer_tier), None) or ResponseThreshold(policy=policy)
+        for key, value in spec.__dict__.items():
+            setattr(row, key, value)
+        row._history_user, row._change_reason = actor, reason
+        row.save()
+    for stale in existing.values():
+        stale._history_user, stale._change_reason = actor, reason
+        stale.delete()
+
+
+def _snapshot(policy: EscalationPolicy) -> dict:
+    return {
+        "name": policy.name,
+        "category": policy.category,
+        "active": policy.active,
+        "next_review_on": policy.next_review_on,
+        "levels": [
+            [lvl.order, lvl.name, lvl.target_kind, lvl.authority_rank, lvl.requires_approval]
+            for lvl in policy.levels.order_by("order")
+        ],
+        "thresholds": {
+            f"{t.severity}/{t.customer_tier}": [str(t.acknowledge_within), str(t.resolve_within), t.business_hours_only]
+            for t in policy.thresholds.all()
+        },
+    }
+
+
+def _schedule_review(policy: EscalationPolicy) -> None:
+    """One pending review clock per policy, at 09:00 UTC on the review date."""
+    deadlines_cancel_for(subject=policy, kind=REVIEW_DUE)
+    if policy.active:
+        due = timezone.make_aware(timezone.datetime.combine(policy.next_review_on, timezone.datetime.min.time()))
+        deadline_schedule(kind=REVIEW_DUE, subject=policy, due_at=due + timedelta(hours=9))
+
+
+@transaction.atomic
+def policy_mark_reviewed(*, policy: EscalationPolicy, actor, notes: str) -> EscalationPolicy:
+    """Record a review: the next one falls ``review_interval_days`` from today."""
+    notes = _require_reason(notes)
+    policy = EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
+    previous = policy.next_review_on
+    policy.next_review_on = date.today() + timedelta(days=policy.review_interval_days)
+    policy._history_user, policy._change_reason = actor, f"Reviewed: {notes}"
+    policy.save(update_fields=["next_review_on"])
+    _schedule_review(policy)
+    record(
+        action="policies.policy_reviewed",
+        actor=actor,
+        target=policy,
+        data={"notes": notes, "was_due": previous, "next_review_on": policy.next_review_on},
+    )
+    return policy
+
+
+@transaction.atomic
+def calendar_save(*, calendar: BusinessCalendar, closures: list[tuple[date, str]] | None = None, actor, reason: str) -> BusinessCalendar:
+    reason = _require_reason(reason)
+    calendar.full_clean()
+    created = calendar.pk is None
+    calendar._history_user, calendar._change_reason = actor, reason
+    calendar.save()
+    if closures is not None:
+        _replace_closures(calendar, closures, actor, reason)
+    record(
+        action="policies.calendar_created" if created else "policies.calendar_changed",
+        actor=actor,
+        target=calendar,
+        data={"reason": reason, "weekly_hours": calendar.weekly_hours, "always_open": calendar.always_open},
+    )
+    return calendar
+
+
+def _replace_closures(calendar: BusinessCalendar, closures: list[tuple[date, str]], actor, reason: str) -> None:
+    # Row by row, not bulk: simple-history records only what goes through save() and delete().
+    wanted = dict(closures)
+    for closure in calendar.closures.all():
+        closure._history_user, closure._change_reason = actor, reason
+        if closure.date not in wanted:
+            closure.delete()
+        elif closure.reason != wanted[closure.date]:
+            closure.reason = wanted.pop(closure.date)
+            closure.save()
+        else:
+            wanted.pop(closure.date)
+    for day, why in sorted(wanted.items()):
+        closure = calendar.closures.model(calendar=calendar, date=day, reason=why)
+        closure._history_user, closure._change_reason = actor, reason
+        closure.save()
