@@ -72,7 +72,12 @@ class Command(BaseCommand):
                     email=email, full_name=full_name, title=title, team=teams[team],
                     manager=boss, authority_rank=rank, user=user,
                 )
-        self.stdout.write(self.style.SUCCESS(f"demo organisation: {len(teams)} teams, {len(people)} people"))
+            from apps.contacts.demo_policies import seed_policies
+
+            new_policies = seed_policies()
+        self.stdout.write(
+            self.style.SUCCESS(f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies")
+        )
         self.stdout.write(f"demo logins (password: {DEMO_PASSWORD}):")
         for username, full_name, title, *_rest, roles in PEOPLE:
             if username:
