@@ -10,7 +10,7 @@ rule, and nothing is saved.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -125,7 +125,7 @@ def policy_save(
 ) -> EscalationPolicy:
     """Create or replace a policy with its whole level chain and threshold matrix."""
     reason = _require_reason(reason)
-    policy.full_clean(exclude=["slug"] if policy.pk else None)
+    policy.full_clean()
     validate_levels(levels)
     validate_thresholds(thresholds)
     created = policy.pk is None
@@ -194,8 +194,8 @@ def _schedule_review(policy: EscalationPolicy) -> None:
     """One pending review clock per policy, at 09:00 UTC on the review date."""
     deadlines_cancel_for(subject=policy, kind=REVIEW_DUE)
     if policy.active:
-        due = timezone.make_aware(timezone.datetime.combine(policy.next_review_on, timezone.datetime.min.time()))
-        deadline_schedule(kind=REVIEW_DUE, subject=policy, due_at=due + timedelta(hours=9))
+        due = datetime.combine(policy.next_review_on, time(9, 0), tzinfo=UTC)
+        deadline_schedule(kind=REVIEW_DUE, subject=policy, due_at=due)
 
 
 @transaction.atomic
