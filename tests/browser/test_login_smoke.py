@@ -27,15 +27,21 @@ def navbar(page):
 
 
 @pytest.mark.parametrize(("username", "role_label", "sees_audit"), DEMO_USERS, ids=[u[0] for u in DEMO_USERS])
-def test_each_role_signs_in_sees_its_home_and_signs_out(page, live_server, sign_in, username, role_label, sees_audit):
+def test_each_role_signs_in_sees_its_home_and_signs_out(
+    page, live_server, sign_in, username, role_label, sees_audit
+):
     sign_in(username)
 
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
-    expect(page.locator(".role-badge").filter(has_text=re.compile(f"^{re.escape(role_label)}$"))).to_have_count(1)
+    expect(
+        page.locator(".role-badge").filter(has_text=re.compile(f"^{re.escape(role_label)}$"))
+    ).to_have_count(1)
     audit_link = navbar(page).get_by_role("link", name="Audit trail", exact=True)
     expect(audit_link).to_have_count(1 if sees_audit else 0)
-    expect(navbar(page).get_by_role("link", name="Home", exact=True)).to_have_attribute("aria-current", "page")
+    expect(navbar(page).get_by_role("link", name="Home", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
 
     navbar(page).get_by_role("button", name="Log out").click()
 
