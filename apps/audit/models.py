@@ -62,6 +62,13 @@ class AuditEvent(models.Model):
         }
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
+    def data_items(self) -> list[tuple[str, str]]:
+        """``data`` as (key, compact JSON) pairs for display: lists and dicts stay readable."""
+        return [
+            (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+            for key, value in sorted(self.data.items())
+        ]
+
     def compute_hash(self) -> str:
         key = settings.AUDIT_CHAIN_KEY.encode()
         return hmac.new(key, self.canonical(), hashlib.sha256).hexdigest()
