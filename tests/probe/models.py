@@ -8,3 +8,6 @@ class ProbeHit(models.Model):
     due_at = models.DateTimeField()
     fired_at = models.DateTimeField()
     worker_pid = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"deadline {self.deadline_id} fired at {self.fired_at} by pid {self.worker_pid}"
