@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", account_views.healthz, name="healthz"),
     path("audit/", include("apps.audit.urls")),
     path("timers/", include("apps.timers.urls")),
+    path("contacts/", include("apps.contacts.urls")),
     path("admin/", admin.site.urls),
 ]
 

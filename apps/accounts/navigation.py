@@ -23,6 +23,9 @@ class NavItem:
 
 NAV = [
     NavItem("Home", "home"),
+    NavItem("People", "contacts:people"),
+    NavItem("Teams", "contacts:teams"),
+    NavItem("On call", "contacts:on_call"),
     NavItem("Audit trail", "audit:events", Cap.BROWSE_AUDIT),
     NavItem("Timers", "timers:overview", Cap.BROWSE_AUDIT),
     NavItem("Admin", "admin:index", Cap.EDIT_POLICIES, staff_only=True),
