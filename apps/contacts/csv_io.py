@@ -181,7 +181,7 @@ def parse(data: bytes) -> list[Row]:
         line = reader.line_num
         if not any(v.strip() for v in values):
             continue  # blank lines are harmless
-        if len(rows) + len(errors) >= MAX_ROWS:
+        if len(rows) >= MAX_ROWS:
             errors.append(RowError(line, "", f"more than {MAX_ROWS} rows; split the file"))
             break
         row, problems = _parse_row(line, header, values, teams)
@@ -191,9 +191,8 @@ def parse(data: bytes) -> list[Row]:
         elif key:
             first_line[key] = line
         errors.extend(RowError(line, row.email, p) for p in problems)
-        if not problems:
-            rows.append(row)
-    file_emails = {r.email for r in rows} | {e.email for e in errors if e.email}
+        rows.append(row)  # bad rows too: their manager is checked as well, every reason at once
+    file_emails = {r.email for r in rows}
     for row in rows:
         m = row.manager_email
         if m and m not in file_emails and m not in known_emails:

@@ -184,7 +184,7 @@ class RotationForm(BootstrapMixin, forms.Form):
         initial="UTC", help_text="Hand-offs happen at the hand-off time in this timezone."
     )
     shift_hours = forms.IntegerField(min_value=1, max_value=24 * 366, initial=168, help_text="168 = a week.")
-    handoff_time = forms.TimeField(widget=TimeInput(), initial=time(9, 0))
+    handoff_time = forms.TimeField(widget=TimeInput(), initial=time(9, 0), label="Hand-off time")
     starts_on = forms.DateField(
         widget=DateInput(), help_text="The first shift starts this day at the hand-off time."
     )

@@ -44,6 +44,29 @@ def contact_method_errors(methods: list[tuple[str, str]]) -> list[str]:
     return errors
 
 
+def person_errors(*, person: Person | None, fields: dict) -> dict[str, list[str]]:
+    """What ``person_save`` would refuse about the fields alone, without saving or locking:
+    lets a form whose contact methods are already known to be bad still show a manager loop
+    or a taken email in the same round trip."""
+    person = Person() if person is None else Person.objects.get(pk=person.pk)
+    _, errors = _apply(person, fields, created=person.pk is None)
+    return errors
+
+
+def _apply(person: Person, fields: dict, *, created: bool) -> tuple[list[str], dict[str, list[str]]]:
+    changed = sorted(k for k in PERSON_FIELDS if k in fields and (created or getattr(person, k) != fields[k]))
+    for key in changed:
+        setattr(person, key, fields[key])
+    errors: dict[str, list[str]] = {}
+    try:
+        person.full_clean()
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if message := timezone_error(person.timezone):
+        errors.setdefault("timezone", []).append(message)
+    return changed, errors
+
+
 @transaction.atomic
 def person_save(
     *,
@@ -61,16 +84,7 @@ def person_save(
     """
     created = person is None
     person = Person() if created else Person.objects.select_for_update().get(pk=person.pk)
-    changed = sorted(k for k in PERSON_FIELDS if k in fields and (created or getattr(person, k) != fields[k]))
-    for key in changed:
-        setattr(person, key, fields[key])
-    errors: dict[str, list[str]] = {}
-    try:
-        person.full_clean()
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if message := timezone_error(person.timezone):
-        errors.setdefault("timezone", []).append(message)
+    changed, errors = _apply(person, fields, created=created)
     if methods is not None and (method_errors := contact_method_errors(methods)):
         errors["contact_methods"] = method_errors
     if errors:

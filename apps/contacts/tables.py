@@ -25,6 +25,7 @@ class PersonTable(tables.Table):
             reverse("contacts:person", args=[record.manager_id]) if record.manager_id else None
         ),
         accessor="manager__full_name",
+        verbose_name="Manager",
     )
     authority_rank = tables.Column(
         verbose_name="Authority", attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
@@ -37,6 +38,7 @@ class PersonTable(tables.Table):
         order_by = ("full_name",)
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
         empty_text = "Nobody matches these filters."
+        template_name = "contacts/_table.html"
 
     def render_contact(self, record: Person):
         # contact_methods is prefetched (ordered by priority); .all() costs no query.
@@ -46,7 +48,7 @@ class PersonTable(tables.Table):
         first = methods[0]
         more = f" (+{len(methods) - 1} more)" if len(methods) > 1 else ""
         return format_html(
-            '<span class="text-body-secondary small">{}:</span> {}<span class="text-body-secondary small">{}</span>',
+            '<span class="text-body-secondary small">{}:</span> {}<span class="text-body-secondary small text-nowrap">{}</span>',
             first.get_kind_display(),
             first.value,
             more,

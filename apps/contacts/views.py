@@ -35,7 +35,7 @@ from apps.contacts.forms import (
     person_choices,
 )
 from apps.contacts.models import Person, Rotation, Team
-from apps.contacts.people import person_save
+from apps.contacts.people import person_errors, person_save
 from apps.contacts.services import backup_assign, rotation_override_add, rotation_save
 from apps.contacts.tables import PersonTable
 
@@ -247,7 +247,12 @@ def person_edit(request, pk: int | None = None):
         request.POST or None, initial=contact_method_initial(person), prefix="methods"
     )
     method_errors: list[str] = []
-    if request.method == "POST" and all([form.is_valid(), formset.is_valid()]):
+    if request.method == "POST" and form.is_valid() and not formset.is_valid():
+        # Show a manager loop or a taken email now, not after the contact methods are fixed.
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "reason"}
+        if errors := person_errors(person=person, fields=fields):
+            apply_service_errors(form, ValidationError(errors))
+    elif request.method == "POST" and form.is_valid() and formset.is_valid():
         fields = {k: v for k, v in form.cleaned_data.items() if k != "reason"}
         try:
             saved = person_save(
