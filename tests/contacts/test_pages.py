@@ -472,3 +472,24 @@ def test_the_on_call_page_costs_the_same_queries_for_2_and_20_rotations(client, 
     small = _queries(client, url)
     grow(20)
     assert _queries(client, url) == small
+
+
+def test_the_next_hand_off_is_an_override_when_one_comes_first(org):
+    from apps.contacts import selectors
+    from apps.contacts.views import rotation_status, upcoming_shifts
+
+    rotation = Rotation.objects.get(name="Platform primary")
+    now = FIXED_NOW
+    RotationOverride.objects.create(
+        rotation=rotation,
+        person=org["ken.watanabe"],
+        starts_at=now + timedelta(hours=2),
+        ends_at=now + timedelta(hours=5),
+        reason="Swap",
+    )
+    rotation = selectors.rotations_prefetched().get(pk=rotation.pk)
+    status = rotation_status(rotation, now)
+    assert (status.next_at, status.next_person) == (now + timedelta(hours=2), org["ken.watanabe"])
+    shifts = upcoming_shifts(rotation, now, count=3)
+    assert [s["person"] for s in shifts] == [status.now_person, org["ken.watanabe"], status.now_person]
+    assert shifts[1]["ends"] == now + timedelta(hours=5)
