@@ -18,6 +18,7 @@ from django_tables2 import RequestConfig
 
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
+from apps.audit.models import AuditEvent
 from apps.audit.services import record
 from apps.contacts import csv_io, selectors
 from apps.contacts.filters import PersonFilter
@@ -133,6 +134,7 @@ def person(request, pk: int):
         "overrides": person.rotation_overrides.filter(ends_at__gt=now).select_related("rotation__team"),
         "problems": selectors.person_problems(person),
         "history": history_for(person),
+        "method_changes": contact_method_changes(person),
         "can_edit": request.user.has_perm(Cap.EDIT_POLICIES.perm),
     }
     return render(request, "contacts/person_detail.html", context)
@@ -409,6 +411,51 @@ def upcoming_shifts(rotation: Rotation, now: datetime, count: int) -> list[dict]
     return shifts
 
 
-def history_for(obj) -> list:
-    """The object's history rows, newest first (the diffs helper renders them)."""
-    return list(obj.history.order_by("-history_date", "-history_id")[:50])
+def history_for(obj, limit: int = 50) -> list[dict]:
+    """The object's history, newest first, each change with its field-by-field diff.
+
+    Foreign keys in the diffs are named, not numbered: the ids are resolved in one query per
+    related model. Only the newest ``limit`` rows are read (one more to diff the oldest shown).
+    """
+    rows = list(obj.history.order_by("-history_date", "-history_id")[: limit + 1])
+    entries, wanted = [], {}
+    for newer, older in zip(rows[:limit], [*rows[1:], None], strict=False):
+        changes = newer.diff_against(older).changes if older is not None and newer.history_type == "~" else []
+        for change in changes:
+            field = obj._meta.get_field(change.field)
+            if field.is_relation:
+                wanted.setdefault(field.related_model, set()).update({change.old, change.new} - {None})
+        entries.append({"row": newer, "changes": changes})
+    names = {model: model.objects.in_bulk(ids) for model, ids in wanted.items()}
+    for entry in entries:
+        entry["changes"] = [_named_change(obj, change, names) for change in entry["changes"]]
+    return entries
+
+
+def _named_change(obj, change, names: dict) -> dict:
+    field = obj._meta.get_field(change.field)
+
+    def show(value):
+        if value is None or value == "":
+            return "—"
+        if field.is_relation:
+            return str(names[field.related_model].get(value, f"#{value} (deleted)"))
+        return str(value)
+
+    return {"field": field.verbose_name, "old": show(change.old), "new": show(change.new)}
+
+
+def contact_method_changes(person: Person, limit: int = 20) -> list:
+    """Contact-method replacements from the audit trail, which keeps each one's before and
+    after as a whole (the methods' own history rows are a delete and a create per method)."""
+    events = AuditEvent.objects.filter(
+        action="contacts.contact_methods_changed", target_type="contacts.person", target_id=str(person.pk)
+    ).order_by("-seq")[:limit]
+    return [
+        {
+            "event": e,
+            "before": [f"{kind}: {value}" for kind, value in e.data.get("before", [])],
+            "after": [f"{kind}: {value}" for kind, value in e.data.get("after", [])],
+        }
+        for e in events
+    ]

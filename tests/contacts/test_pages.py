@@ -493,3 +493,20 @@ def test_the_next_hand_off_is_an_override_when_one_comes_first(org):
     shifts = upcoming_shifts(rotation, now, count=3)
     assert [s["person"] for s in shifts] == [status.now_person, org["ken.watanabe"], status.now_person]
     assert shifts[1]["ends"] == now + timedelta(hours=5)
+
+
+def test_the_person_page_shows_each_change_with_its_diff_and_reason(client, gov_admin, org):
+    grace, marcus = org["grace.lindqvist"], org["marcus.reid"]
+    client.force_login(gov_admin)
+    data = person_post(grace, title="Head of Platform", manager=marcus.pk, reason="Promotion")
+    assert client.post(reverse("contacts:person_edit", args=[grace.pk]), data).status_code == 302
+    response = client.get(reverse("contacts:person", args=[grace.pk]))
+    [newest, *_] = response.context["history"]
+    assert newest["row"].history_change_reason == "Promotion"
+    assert newest["row"].history_user_username == "gov_admin"
+    changes = {c["field"]: (c["old"], c["new"]) for c in newest["changes"]}
+    assert changes == {
+        "title": ("Engineering Manager, Platform", "Head of Platform"),
+        "manager": (str(org["daniel.okafor"]), str(marcus)),  # named, not numbered
+    }
+    assert "Head of Platform" in response.content.decode()
