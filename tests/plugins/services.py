@@ -198,6 +198,7 @@ class Process:
         self.argv = argv
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._terminated = False
         self.popen = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
         )
@@ -225,15 +226,22 @@ class Process:
             os.kill(self.pid, signal.SIGKILL)
         self.popen.wait(timeout=10)
 
-    def stop(self, timeout: float = 10) -> None:
+    def terminate(self) -> None:
+        """SIGTERM: Celery's warm shutdown."""
         if self.alive():
-            # Celery's warm shutdown on SIGTERM; SIGKILL if it hangs.
             self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
+        self._terminated = True
+
+    def stop(self, timeout: float = 10) -> None:
+        """Terminate (unless already asked to), wait, SIGKILL if it hangs; close the log."""
+        if self.alive() and not self._terminated:
+            self.terminate()
+        self._terminated = True
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
         self._log.close()
 
 
@@ -323,10 +331,26 @@ class CeleryCluster:
     def tails(self, lines: int = 40) -> str:
         return "\n".join(p.tail(lines) for p in self.processes)
 
-    def stop(self) -> None:
-        for process in reversed(self.processes):
+    def start(self, workers: int = 1, beat: bool = True) -> list[Process]:
+        """Start ``workers`` workers and (by default) the beat side by side; wait for all."""
+        started = [self.worker(wait=False) for _ in range(workers)]
+        if beat:
+            self.beat(wait=False)
+        for process in self.processes:
+            if process.name.startswith("worker"):
+                self.wait_for_log(process, " ready.", timeout=60)
+            else:
+                self.wait_for_log(process, "Sending due task sweep-due-deadlines", timeout=60)
+        return started
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM (Celery's warm shutdown) to every process at once, SIGKILL after ``timeout``."""
+        for process in self.processes:
+            process.terminate()
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
             try:
-                process.stop()
+                process.stop(timeout=max(deadline - time.monotonic(), 0.1))
             except Exception:  # noqa: BLE001 - stop the rest whatever happens
                 try:
                     process.popen.kill()
@@ -347,6 +371,21 @@ def _use_broker(url: str) -> None:
     app.conf.broker_write_url = None
     app.conf.broker_read_url = None
     app.conf.broker_transport_options = {"visibility_timeout": 3600} if url.startswith("redis") else {}
+
+
+def _declare_queues() -> None:
+    """Create the broker's tables and task queues before any worker or beat starts.
+
+    kombu's SQLAlchemy transport creates them on first use with a check-then-insert that is
+    only guarded within one process: processes starting together on a fresh broker file can
+    fail with "UNIQUE constraint failed: kombu_queue.name" or "table already exists".
+    """
+    from escalportal.celery import app
+
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in app.amqp.queues.values():
+            queue.bind(channel).declare()
 
 
 @pytest.fixture
@@ -395,6 +434,7 @@ def celery_cluster(
         return cluster
 
     _use_broker(celery_broker_url)
+    _declare_queues()
     request.node._celery_clusters = clusters
     try:
         yield make
