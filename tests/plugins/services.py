@@ -75,10 +75,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.redis)
 
 
-def _missing(exc: ServiceMissing) -> None:
+def _start_or_skip(server: PostgresServer | RedisServer) -> None:
+    """Start ``server``; a missing binary skips, or fails under ``REQUIRE_SERVICES=1``."""
+    try:
+        server.start()
+        return
+    except ServiceMissing as exc:
+        missing = exc
     if REQUIRE_SERVICES:
-        pytest.fail(f"REQUIRE_SERVICES=1 but {exc.binary} is missing: {exc}", pytrace=False)
-    pytest.skip(f"{exc.binary} not installed ({exc})")
+        pytest.fail(f"REQUIRE_SERVICES=1 but {missing.binary} is missing: {missing}", pytrace=False)
+    pytest.skip(f"{missing.binary} not installed ({missing})")
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,10 +94,7 @@ def _missing(exc: ServiceMissing) -> None:
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     server = PostgresServer(tmp_path_factory.mktemp("postgres"))
-    try:
-        server.start()
-    except ServiceMissing as exc:
-        _missing(exc)
+    _start_or_skip(server)
     try:
         yield server
     finally:
@@ -101,10 +104,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgr
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))
-    try:
-        server.start()
-    except ServiceMissing as exc:
-        _missing(exc)
+    _start_or_skip(server)
     try:
         yield server
     finally:
