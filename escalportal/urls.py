@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("timers/", include("apps.timers.urls")),
     path("contacts/", include("apps.contacts.urls")),
+    path("policies/", include("apps.policies.urls")),
     path("admin/", admin.site.urls),
 ]
 
