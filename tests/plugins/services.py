@@ -30,7 +30,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -409,7 +408,7 @@ _redis_dbs = itertools.cycle(range(1, 16))
 
 @pytest.fixture
 def celery_cluster(
-    request: pytest.FixtureRequest, transactional_db: None, celery_broker_url: str
+    request: pytest.FixtureRequest, tmp_path: Path, transactional_db: None, celery_broker_url: str
 ) -> Iterator[Callable[..., CeleryCluster]]:
     """Factory: ``cluster = celery_cluster()`` then ``cluster.worker()``, ``cluster.beat()``.
 
@@ -421,7 +420,7 @@ def celery_cluster(
     previous_broker = app.conf.broker_url
     previous_options = app.conf.broker_transport_options
     clusters: list[CeleryCluster] = []
-    base = Path(tempfile.mkdtemp(prefix="escalportal-celery-"))
+    base = tmp_path / "celery"  # pytest keeps the last few runs' tmp dirs: logs stay readable
 
     def make(sweep_interval: int = 1) -> CeleryCluster:
         cluster = CeleryCluster(
