@@ -35,8 +35,16 @@ def home(request):
         "capabilities": capabilities,
         "recent_audit": recent_events(limit=8) if user.has_perm(Cap.BROWSE_AUDIT.perm) else None,
         "sweep": sweep_health() if user.has_perm(Cap.BROWSE_AUDIT.perm) else None,
+        "governance": _governance_dashboard(user),
     }
     return render(request, "accounts/home.html", context)
+
+
+def _governance_dashboard(user):
+    # Imported here: policies depend on accounts, not the other way round (DESIGN.md layout).
+    from apps.policies.views import governance_dashboard
+
+    return governance_dashboard(user)
 
 
 @public
