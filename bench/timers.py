@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import random
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -74,6 +75,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         help="extra argument for each worker, e.g. --worker-arg=--prefetch-multiplier=4",
+    )
+    p.add_argument(
+        "--extra-worker",
+        action="append",
+        default=[],
+        metavar="ARGS",
+        help="start one more worker with these arguments, e.g. '-Q timers --concurrency=1'",
     )
     p.add_argument("--sweep-interval", type=int, default=1, help="TIMERS_SWEEP_INTERVAL (s)")
     p.add_argument("--sweep-batch", type=int, default=None, help="TIMERS_SWEEP_BATCH (default: settings)")
@@ -126,6 +134,7 @@ def child_argv(args: argparse.Namespace, stack: str, json_out: str) -> list[str]
         argv += ["--lead", str(args.lead)]
     if args.sweep_batch:
         argv += ["--sweep-batch", str(args.sweep_batch)]
+    argv += [f"--extra-worker={a}" for a in args.extra_worker]
     argv += [f"--worker-arg={a}" for a in args.worker_arg]
     argv += [f"--env={e}" for e in args.env]
     if args.keep:
@@ -370,7 +379,10 @@ def run_stack(args: argparse.Namespace, stack: str) -> dict:
                 stderr=subprocess.STDOUT,
             )
         if rc:
-            raise SystemExit(f"bench: migrate failed ({rc}); see {log_dir / 'migrate.log'}")
+            tail = (log_dir / "migrate.log").read_text(errors="replace").strip().splitlines()[-1:]
+            raise SystemExit(
+                f"bench: migrate failed ({rc}): {' '.join(tail)}\n  see {log_dir / 'migrate.log'}"
+            )
         say(f"{stack}: migrated in {time.monotonic() - t0:.1f}s")
 
         sys.path.insert(0, str(ROOT))
@@ -401,6 +413,12 @@ def run_stack(args: argparse.Namespace, stack: str) -> dict:
                 ],
                 env,
             )
+        for n, extra in enumerate(args.extra_worker):
+            procs.start(
+                f"extra{n + 1}",
+                [*celery, "worker", "--loglevel=WARNING", f"--hostname=extra{n + 1}@%h", *shlex.split(extra)],
+                env,
+            )
         procs.start("beat", [*celery, "beat", "--loglevel=WARNING"], env)
         result = measure(args, stack, procs, broker_url)
         result.update(
@@ -419,6 +437,7 @@ def run_stack(args: argparse.Namespace, stack: str) -> dict:
                 "worker_procs": args.worker_procs,
                 "pool": args.pool,
                 "worker_args": args.worker_arg,
+                "extra_workers": args.extra_worker,
                 "env": args.env,
             },
         )
@@ -694,8 +713,9 @@ def report(r: dict) -> None:
         f"ETA horizon {r['settings']['TIMERS_ETA_HORIZON']}s",
         f"  broker options      {r['settings']['CELERY_BROKER_TRANSPORT_OPTIONS']}"
         + (
-            f"  extra {r['settings']['worker_args']} {r['settings']['env']}"
-            if r["settings"]["worker_args"] or r["settings"]["env"]
+            f"  worker args {r['settings']['worker_args']} env {r['settings']['env']} "
+            f"extra workers {r['settings']['extra_workers']}"
+            if r["settings"]["worker_args"] or r["settings"]["env"] or r["settings"]["extra_workers"]
             else ""
         ),
         f"  scheduling          {s['seconds']}s = {s['per_second']:.0f}/s (inserts {s['insert_seconds']}s, "
