@@ -7,6 +7,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.policies.models import EscalationPolicy, Service
 
@@ -18,7 +19,7 @@ def _links(items, url) -> str:
     """Comma-separated links from prefetched objects, or a dash."""
     items = list(items)
     if not items:
-        return format_html('<span class="text-body-secondary">—</span>')
+        return mark_safe('<span class="text-body-secondary">—</span>')
     return format_html_join(", ", '<a href="{}">{}</a>', ((url(o), o.name) for o in items))
 
 
@@ -71,7 +72,7 @@ class PolicyTable(tables.Table):
         # The approval gate: the first level an escalation reaches only through a manager.
         gate = next((lvl for lvl in record.levels.all() if lvl.requires_approval), None)
         if gate is None:
-            return format_html('<span class="text-body-secondary">none</span>')
+            return mark_safe('<span class="text-body-secondary">none</span>')
         return format_html('<span class="text-nowrap">L{}</span> {}', gate.order, gate.name)
 
     def render_next_review_on(self, record: EscalationPolicy, value):

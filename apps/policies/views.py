@@ -318,56 +318,57 @@ def _policy_version(policy: EscalationPolicy | None) -> str:
 
 
 def _save_policy(request, policy, form, levels, thresholds, version) -> tuple[EscalationPolicy | None, dict]:
-    """Validate everything (so the page lists every problem at once), then save.
+    """Check every part that parsed (so the page lists every problem at once), then save.
 
     Returns ``(saved policy, {})`` or ``(None, problems that belong to no form field)``; the
     field problems are already on ``form``."""
     form_ok, levels_ok, thresholds_ok = form.is_valid(), levels.is_valid(), thresholds.is_valid()
-    if not (levels_ok and thresholds_ok) or set(form.errors) - {"change_reason"}:
-        return None, {}
-    # A fresh instance: a refused save must not leave the page's copy half-changed.
-    target = form.apply_to(EscalationPolicy.objects.get(pk=policy.pk) if policy else EscalationPolicy())
-    level_specs = levels.specs(_targets(levels.target_ids()))
-    threshold_specs = thresholds.specs()
-    problems = _policy_problems(target, level_specs, threshold_specs)
-    if not problems and form_ok:
-        try:
-            with transaction.atomic():
-                if policy is not None:
-                    EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
-                    if version != _policy_version(policy):
-                        raise ValidationError(
-                            "Someone else saved this policy after you opened it. Open it again to see "
-                            "their change, then make yours."
-                        )
-                saved = policy_save(
-                    policy=target,
-                    levels=level_specs,
-                    thresholds=threshold_specs,
-                    services=list(form.cleaned_data["services"]),
-                    actor=request.user,
-                    reason=form.cleaned_data["change_reason"],
-                )
-            return saved, {}
-        except ValidationError as exc:
-            problems = error_dict(exc)
-    return None, apply_errors(form, problems)
-
-
-def _policy_problems(policy: EscalationPolicy, levels, thresholds) -> dict[str, list[str]]:
-    """Every refusal ``policy_save`` would make, collected instead of stopping at the first."""
     problems: dict[str, list[str]] = {}
-    for check in (
-        policy.full_clean,
-        lambda: validate_levels(levels),
-        lambda: validate_thresholds(thresholds),
-    ):
+    level_specs = levels.specs(_targets(levels.target_ids())) if levels_ok else []
+    threshold_specs = thresholds.specs() if thresholds_ok else []
+    checks = []
+    if levels_ok:
+        checks.append(lambda: validate_levels(level_specs))
+    if thresholds_ok:
+        checks.append(lambda: validate_thresholds(threshold_specs))
+    target = None
+    if not set(form.errors) - {"change_reason"}:
+        # A fresh instance: a refused save must not leave the page's copy half-changed.
+        target = form.apply_to(EscalationPolicy.objects.get(pk=policy.pk) if policy else EscalationPolicy())
+        checks.append(target.full_clean)
+    for check in checks:
         try:
             check()
         except ValidationError as exc:
             for key, messages_ in error_dict(exc).items():
                 problems.setdefault(key, []).extend(messages_)
-    return problems
+    if not problems and form_ok and levels_ok and thresholds_ok:
+        try:
+            return _save_checked(request, policy, target, form, level_specs, threshold_specs, version), {}
+        except ValidationError as exc:
+            problems = error_dict(exc)
+    return None, apply_errors(form, problems)
+
+
+@transaction.atomic
+def _save_checked(request, policy, target, form, level_specs, threshold_specs, version) -> EscalationPolicy:
+    if policy is not None:
+        # Lock, then compare versions: two admins saving at once are serialised, and the
+        # second is told instead of silently overwriting the first.
+        EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
+        if version != _policy_version(policy):
+            raise ValidationError(
+                "Someone else saved this policy after you opened it. Open it again to see their "
+                "change, then make yours."
+            )
+    return policy_save(
+        policy=target,
+        levels=level_specs,
+        thresholds=threshold_specs,
+        services=list(form.cleaned_data["services"]),
+        actor=request.user,
+        reason=form.cleaned_data["change_reason"],
+    )
 
 
 # --- services -------------------------------------------------------------------------------
