@@ -30,6 +30,8 @@ from simple_history.utils import get_m2m_reverse_field_name
 
 TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 EMPTY = "—"
+# Rows one service call writes land within this of each other; two people's saves do not.
+CHANGE_SET_WINDOW = timedelta(seconds=5)
 
 
 def history_entries(
@@ -100,16 +102,38 @@ def history_entries(
             "type": TYPES.get(row.history_type, row.history_type),
             "subject": label(row) if label else "",
             "changes": [_shown(tracked, name, old, new, names, formatters) for name, old, new in changes],
+            "continues": False,
         }
         for row, changes in pending
     ]
 
 
 def merge_entries(*lists: list[dict], limit: int = 50) -> list[dict]:
-    """Several objects' entries as one history, newest first (e.g. a policy with its levels)."""
+    """Several objects' entries as one history, newest first (e.g. a policy with its levels).
+
+    Entries written by one save (same user and reason, moments apart: a policy with its
+    levels and thresholds) form one change: all but the first are marked ``continues`` and,
+    inside it, they read in the order they were written (the policy, then level 1, 2...)."""
     merged = [entry for entries in lists for entry in entries]
     merged.sort(key=lambda e: (e["date"], e["history_id"]), reverse=True)
-    return merged[:limit]
+    groups: list[list[dict]] = []
+    for entry in merged[:limit]:
+        newer = groups[-1][-1] if groups else None
+        same_change = (
+            newer is not None
+            and (newer["user"], newer["reason"]) == (entry["user"], entry["reason"])
+            and newer["date"] - entry["date"] <= CHANGE_SET_WINDOW
+        )
+        if same_change:
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
+    result = []
+    for group in groups:
+        for position, entry in enumerate(reversed(group)):
+            entry["continues"] = position > 0
+            result.append(entry)
+    return result
 
 
 def format_duration(value: timedelta) -> str:

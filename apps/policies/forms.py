@@ -38,6 +38,11 @@ REASON_LABEL = "Reason for this change"
 REASON_HELP = "Kept in the history and the audit trail beside the change (at least 5 characters)."
 REASON_MISSING = "Say why this changes (at least 5 characters): it is kept in the history."
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+# What the policy form sets on the model (slug, services and the reason are handled apart).
+POLICY_FIELDS = (
+    "name category description owner calendar review_interval_days next_review_on active "
+    "de_escalation_criteria extra_required_fields"
+).split()
 
 
 @cache
@@ -170,7 +175,10 @@ class PolicyForm(BootstrapMixin, forms.Form):
     extra_required_fields = forms.CharField(
         required=False,
         widget=forms.Textarea(
-            attrs={"rows": 3, "placeholder": "data_exposed | Was personal data exposed? | Say which data"}
+            attrs={
+                "rows": 3,
+                "placeholder": "e.g. data_exposed | Was personal data exposed? | Say which data",
+            }
         ),
         label="Extra required fields",
         help_text="One per line as “name | label | help”; the name is lowercase letters, digits and "
@@ -240,22 +248,17 @@ class PolicyForm(BootstrapMixin, forms.Form):
     def apply_to(self, policy: EscalationPolicy) -> EscalationPolicy:
         """Copy the parsed values onto ``policy`` (not saved: ``services.policy_save`` saves)."""
         data = self.cleaned_data
-        for key in (
-            "name",
-            "category",
-            "description",
-            "owner",
-            "calendar",
-            "review_interval_days",
-            "next_review_on",
-            "active",
-            "de_escalation_criteria",
-            "extra_required_fields",
-        ):
+        for key in POLICY_FIELDS:
             if key in data:
                 setattr(policy, key, data[key])
         policy.slug = data.get("slug") or policy.slug or slugify(data.get("name", ""))[:80]
         return policy
+
+
+def _hours(value: timedelta) -> Decimal:
+    """4 h as 4, 90 min as 1.5: what the admin typed, without trailing zeros."""
+    hours = Decimal(value.total_seconds() / 3600).quantize(Decimal("0.01"))
+    return hours.to_integral_value() if hours == hours.to_integral_value() else hours.normalize()
 
 
 class LevelForm(BootstrapMixin, forms.Form):
@@ -334,6 +337,12 @@ class BaseLevelFormSet(forms.BaseFormSet):
     """Rows left empty are ignored; ticking “remove” drops a level. Levels are numbered 1, 2, 3…
     in the order given (a row without a number goes last), so removing level 2 of 4 needs no
     renumbering by hand; two rows with the same number are refused as ambiguous."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove this level"
+            form.fields["DELETE"].widget.attrs["class"] = "form-check-input"
 
     def filled_forms(self) -> list[forms.Form]:
         return [
@@ -500,11 +509,22 @@ class BaseThresholdFormSet(forms.BaseFormSet):
             {
                 "severity": sev,
                 "cells": [
-                    {"tier": tier, "form": by_cell.get((sev.value, tier.value))} for tier in CustomerTier
+                    {
+                        "tier": tier,
+                        "form": form,
+                        "missing": self.is_bound and (form is None or _is_empty(form)),
+                    }
+                    for tier in CustomerTier
+                    for form in [by_cell.get((sev.value, tier.value))]
                 ],
             }
             for sev in Severity
         ]
+
+
+def _is_empty(form: ThresholdForm) -> bool:
+    data = getattr(form, "cleaned_data", {})
+    return not form.errors and data.get("ack_amount") is None and data.get("resolve_amount") is None
 
 
 ThresholdFormSet = forms.formset_factory(ThresholdForm, formset=BaseThresholdFormSet, extra=0, max_num=12)
@@ -579,7 +599,7 @@ class CalendarForm(BootstrapMixin, forms.Form):
     )
     closures = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "2026-12-24 Christmas Eve"}),
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "e.g. 2026-12-24 Christmas Eve"}),
         label="Custom closures",
         help_text="One per line as “YYYY-MM-DD reason”: days the office is closed beyond public holidays.",
     )

@@ -24,19 +24,21 @@ def _links(items, url) -> str:
 
 
 class PolicyTable(tables.Table):
-    name = tables.Column(linkify=lambda record: reverse("policies:detail", args=[record.pk]))
-    category = tables.Column()
+    name = tables.Column(verbose_name="Name", linkify=lambda record: reverse("policies:detail", args=[record.pk]))
+    category = tables.Column(verbose_name="Category")
     owner = tables.Column(
+        verbose_name="Owner",
         accessor="owner__full_name",
         order_by=("owner__full_name",),
         linkify=lambda record: reverse("contacts:person", args=[record.owner_id]),
     )
     calendar = tables.Column(
+        verbose_name="Calendar",
         accessor="calendar__name",
         order_by=("calendar__name",),
         linkify=lambda record: reverse("policies:calendar", args=[record.calendar_id]),
     )
-    services = tables.Column(empty_values=(), orderable=False)
+    services = tables.Column(empty_values=(), orderable=False, verbose_name="Services")
     levels = tables.Column(empty_values=(), orderable=False, verbose_name="Levels", attrs=NUMBER)
     approval = tables.Column(empty_values=(), orderable=False, verbose_name="Approval from")
     next_review_on = tables.Column(verbose_name="Next review")
@@ -85,7 +87,7 @@ class PolicyTable(tables.Table):
 
 
 class ServiceTable(tables.Table):
-    name = tables.Column()
+    name = tables.Column(verbose_name="Service")
     owner_team = tables.Column(
         accessor="owner_team__name",
         order_by=("owner_team__name",),

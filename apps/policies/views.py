@@ -172,6 +172,10 @@ def _threshold_cell(threshold: ResponseThreshold | None) -> dict | None:
     }
 
 
+def _extra_fields_text(fields: list) -> str:
+    return "; ".join(" | ".join(filter(None, [f.get("name"), f.get("label"), f.get("help")])) for f in fields)
+
+
 def policy_history(policy: EscalationPolicy) -> list[dict]:
     """The policy, its levels and its thresholds as one history, newest first.
 
@@ -180,7 +184,11 @@ def policy_history(policy: EscalationPolicy) -> list[dict]:
     severity, tier = dict(Severity.choices), dict(CustomerTier.choices)
     return merge_entries(
         history_entries(
-            EscalationPolicy.history.filter(id=policy.pk), HISTORY_LIMIT, label=lambda r: "Policy"
+            EscalationPolicy.history.filter(id=policy.pk),
+            HISTORY_LIMIT,
+            label=lambda r: "Policy",
+            formatters={"extra_required_fields": _extra_fields_text},
+            show_created=True,
         ),
         history_entries(
             EscalationLevel.history.filter(policy_id=policy.pk),
@@ -197,6 +205,7 @@ def policy_history(policy: EscalationPolicy) -> list[dict]:
                 f"Threshold {severity.get(r.severity, r.severity)} × {tier.get(r.customer_tier, r.customer_tier)}"
             ),
             exclude=["policy", "severity", "customer_tier"],
+            show_created=True,
         ),
         limit=HISTORY_LIMIT,
     )
@@ -402,7 +411,13 @@ def calendar_detail(request, pk: int):
     calendar = get_object_or_404(BusinessCalendar.objects.prefetch_related("closures"), pk=pk)
     today = timezone.localdate()
     history = merge_entries(
-        history_entries(BusinessCalendar.history.filter(id=pk), HISTORY_LIMIT, label=lambda r: "Calendar"),
+        history_entries(
+            BusinessCalendar.history.filter(id=pk),
+            HISTORY_LIMIT,
+            label=lambda r: "Calendar",
+            formatters={"weekly_hours": weekly_text},
+            show_created=True,
+        ),
         history_entries(
             CalendarClosure.history.filter(calendar_id=pk),
             HISTORY_LIMIT,
@@ -425,10 +440,12 @@ def calendar_detail(request, pk: int):
 
 def hours_summary(calendar: BusinessCalendar) -> str:
     """“Mon–Fri 09:00–17:30”: consecutive days with the same hours grouped."""
-    if calendar.always_open:
-        return "24x7"
+    return "24x7" if calendar.always_open else weekly_text(calendar.weekly_hours)
+
+
+def weekly_text(weekly_hours: dict) -> str:
     try:
-        weekly = parse_weekly(calendar.weekly_hours or {})
+        weekly = parse_weekly(weekly_hours or {})
     except (ValueError, TypeError):
         return "invalid hours"
     groups: list[list] = []
