@@ -566,6 +566,7 @@ class ReviewForm(BootstrapMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What was checked; kept in the history and the audit trail.",
         min_length=5,
+        max_length=2000,
         error_messages={
             "required": "Write what the review checked (at least 5 characters).",
             "min_length": "Write what the review checked (at least 5 characters).",
