@@ -47,7 +47,7 @@ def seed_policies() -> int:
     if not platform.rotations.exists():
         rotation_save(
             rotation=Rotation(team=platform, name="Platform primary", timezone="Europe/London", shift_hours=168,
-                              handoff_time="09:00", starts_on=today - timedelta(days=today.weekday())),
+                              handoff_time="09:00", starts_on=_monday_a_week_before(today)),
             members=[person("tomas.herrera"), person("aisha.bello"), person("grace.lindqvist")], reason=REASON,
         )
     if not security.rotations.exists():
@@ -86,6 +86,12 @@ def seed_policies() -> int:
                     services=spec["services"], actor=None, reason=REASON)
         created += 1
     return created
+
+
+def _monday_a_week_before(today: date) -> date:
+    # Not this week's Monday: seeded on a Monday before the 09:00 hand-off, the rotation would
+    # not have started yet and policy_save would rightly refuse an unreachable level 1.
+    return today - timedelta(days=today.weekday() + 7)
 
 
 def _calendar(name: str, fields: dict) -> BusinessCalendar:

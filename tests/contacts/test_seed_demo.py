@@ -40,3 +40,22 @@ def test_it_refuses_to_create_demo_logins_in_production(settings):
     with pytest.raises(CommandError, match="DEMO_DATA_ALLOWED is off"):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-11-23T01:17:00+00:00",  # Monday before the 09:00 London hand-off (CI once ran here)
+        "2026-11-23T08:59:00+00:00",
+        "2026-11-22T23:30:00+00:00",  # Sunday night
+        "2026-03-30T07:00:00+00:00",  # Monday after the clocks went forward
+    ],
+)
+def test_it_seeds_at_any_hour_of_the_week(moment):
+    import time_machine
+
+    with time_machine.travel(moment, tick=False):
+        call_command("seed_demo", stdout=open("/dev/null", "w"))
+    from apps.policies.models import EscalationPolicy
+
+    assert EscalationPolicy.objects.count() == 5
