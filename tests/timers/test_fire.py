@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from apps.timers.models import Deadline, SweepHeartbeat
@@ -78,9 +79,9 @@ def test_a_failing_handler_rolls_back_its_writes_and_retries_with_backoff():
     assert deadline.next_attempt_at > timezone.now() + timedelta(seconds=3)
     # Not due again until the backoff has passed.
     assert deadline_fire(deadline_id=deadline.pk, token=1).outcome == Outcome.NOT_DUE
-    Deadline.objects.filter(pk=deadline.pk).update(next_attempt_at=timezone.now())
+    Deadline.objects.filter(pk=deadline.pk).update(next_attempt_at=Now())  # the database clock decides "due"
     assert deadline_fire(deadline_id=deadline.pk, token=1).outcome == Outcome.FAILED
-    Deadline.objects.filter(pk=deadline.pk).update(next_attempt_at=timezone.now())
+    Deadline.objects.filter(pk=deadline.pk).update(next_attempt_at=Now())  # the database clock decides "due"
     assert sweep_due_deadlines().fired == 1
     assert ProbeHit.objects.filter(deadline_id=deadline.pk).count() == 1
 
