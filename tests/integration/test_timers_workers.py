@@ -83,9 +83,12 @@ def test_eta_tasks_duplicates_and_the_sweep_fire_each_deadline_exactly_once(
     assert Deadline.objects.filter(pk__in=ids, fired_at__isnull=False).count() == count
     # Never early, by the database's clock.
     assert not ProbeHit.objects.filter(deadline_id__in=ids, fired_at__lt=due_at).exists()
-    # Both workers took part, and the workers' own accounts add up to one firing each.
+    # Both workers contended for the deadlines (which one wins a given row is up to timing:
+    # on SQLite one sweep batch can take all 200 while the other worker's copies find them
+    # fired), and the workers' own accounts add up to one firing each.
     pids = set(ProbeHit.objects.filter(deadline_id__in=ids).values_list("worker_pid", flat=True))
-    assert pids == {w.pid for w in workers}
+    assert pids <= {w.pid for w in workers}
+    assert all("Task timers.fire_deadline[" in w.log() for w in workers), cluster.tails()
     by_task, by_sweep = firings_in_logs(workers)
     assert by_task + by_sweep == count, (by_task, by_sweep, queued_before_due)
     assert all(w.alive() for w in workers), cluster.tails()
