@@ -30,14 +30,16 @@ DROP FUNCTION IF EXISTS audit_event_append_only();
 """
 
 
+# params=None: with any params (even the default ``()``) psycopg 3 parses the SQL for
+# placeholders and refuses the plpgsql ``%`` in RAISE EXCEPTION.
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+        schema_editor.execute(CREATE, params=None)
 
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+        schema_editor.execute(DROP, params=None)
 
 
 class Migration(migrations.Migration):
