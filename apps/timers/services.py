@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextvars import ContextVar
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,11 @@ from apps.timers.registry import handler_for
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+
+# The deadline whose handler is running. A handler that cancels its subject's pending deadlines
+# of the same kind (to schedule the next one) must not cancel the one being fired: it is marked
+# fired when the handler returns, and a row both fired and cancelled breaks a constraint.
+_firing: ContextVar[int | None] = ContextVar("timers_firing", default=None)
 
 
 class Outcome(StrEnum):
@@ -90,6 +96,8 @@ def deadlines_cancel_for(*, subject: Model, kind: str | None = None) -> int:
     )
     if kind is not None:
         pending = pending.filter(kind=kind)
+    if (firing := _firing.get()) is not None:
+        pending = pending.exclude(pk=firing)
     return pending.update(cancelled_at=Now(), token=F("token") + 1)
 
 
@@ -140,6 +148,7 @@ def deadline_fire(*, deadline_id: int, token: int | None = None) -> FireResult:
 
 
 def _fire_locked(deadline: Deadline, db_now: datetime) -> Outcome:
+    token = _firing.set(deadline.pk)
     try:
         with transaction.atomic():
             handler_for(deadline.kind)(deadline)
@@ -152,6 +161,8 @@ def _fire_locked(deadline: Deadline, db_now: datetime) -> Outcome:
         deadline.save(update_fields=["attempts", "last_error", "next_attempt_at"])
         log.error("deadline %s (%s) failed: %s", deadline.pk, deadline.kind, deadline.last_error)
         return Outcome.FAILED
+    finally:
+        _firing.reset(token)
     deadline.fired_at = db_now
     deadline.save(update_fields=["fired_at"])
     return Outcome.FIRED

@@ -13,6 +13,9 @@ Payload options (all optional):
 ``fail_times``
     raises on the first N attempts (``deadline.attempts`` counts the recorded failures), to
     exercise the sweep's retries with backoff.
+``repeat_in_seconds``
+    cancels the pending probes of the same subject and schedules the next one that far ahead,
+    as a recurring clock does (the firing deadline itself must survive the cancel).
 """
 
 import os
@@ -41,3 +44,16 @@ def fire_probe(deadline) -> None:
     ProbeHit.objects.create(
         deadline_id=deadline.pk, due_at=deadline.due_at, fired_at=Now(), worker_pid=os.getpid()
     )
+    if "repeat_in_seconds" in payload:
+        from datetime import timedelta
+
+        from django.apps import apps
+        from django.utils import timezone
+
+        from apps.timers.services import deadline_schedule, deadlines_cancel_for
+
+        subject = apps.get_model(deadline.subject_type).objects.get(pk=deadline.subject_id)
+        deadlines_cancel_for(subject=subject, kind="probe")
+        deadline_schedule(
+            kind="probe", subject=subject, due_at=timezone.now() + timedelta(seconds=payload["repeat_in_seconds"])
+        )

@@ -97,3 +97,15 @@ def test_the_task_is_thin_and_idempotent():
     assert fire_deadline.apply(args=(deadline.pk, 1)).get() == "fired"
     assert fire_deadline.apply(args=(deadline.pk, 1)).get() == "stale"
     assert ProbeHit.objects.count() == 1
+
+
+def test_a_handler_may_cancel_its_kind_and_schedule_the_next_without_cancelling_itself(user_factory):
+    subject = user_factory()
+    first = deadline_schedule(
+        kind="probe", subject=subject, due_at=timezone.now() - timedelta(seconds=1), payload={"repeat_in_seconds": 60}
+    )
+    assert deadline_fire(deadline_id=first.pk, token=1).outcome == Outcome.FIRED
+    first.refresh_from_db()
+    assert first.fired_at is not None and first.cancelled_at is None
+    follow_up = Deadline.objects.exclude(pk=first.pk).get()
+    assert follow_up.subject_id == str(subject.pk) and follow_up.status == "pending"
