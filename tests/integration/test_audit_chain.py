@@ -8,7 +8,6 @@ owner could. ``verify_audit_chain`` must then exit non-zero and name the first b
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import os
@@ -27,27 +26,10 @@ from django.utils import timezone
 from apps.audit.models import AuditEvent
 from apps.audit.services import record, verify_chain
 from tests.plugins.services import database_url_for_processes
+from tests.tampering import as_a_dba, sql
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TABLE = AuditEvent._meta.db_table
-
-
-def sql(statement: str, params: list | None = None) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params or [])
-        return cursor.rowcount
-
-
-@contextlib.contextmanager
-def as_a_dba():
-    """Raw SQL with the append-only trigger disabled (PostgreSQL has one; SQLite has none)."""
-    if connection.vendor == "postgresql":
-        sql(f"ALTER TABLE {TABLE} DISABLE TRIGGER USER")
-    try:
-        yield sql
-    finally:
-        if connection.vendor == "postgresql":
-            sql(f"ALTER TABLE {TABLE} ENABLE TRIGGER USER")
 
 
 def chain(n: int = 6) -> list[AuditEvent]:
