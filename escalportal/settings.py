@@ -161,6 +161,15 @@ EMAIL_BACKEND = (
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "escalportal <escalportal@localhost>")
 
+# Notifications (apps.notifications): a phone number is reached through an HTTP SMS gateway
+# that takes POST {"to": number, "message": text}; unset, SMS is skipped for the person's
+# next contact method. Chat webhooks and the gateway get NOTIFICATIONS_WEBHOOK_TIMEOUT seconds.
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "").strip()
+if SMS_GATEWAY_URL and not SMS_GATEWAY_URL.lower().startswith(("http://", "https://")):
+    raise ConfigError(f"SMS_GATEWAY_URL={SMS_GATEWAY_URL!r} must be an http:// or https:// URL")
+SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "")
+NOTIFICATIONS_WEBHOOK_TIMEOUT = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT", 10, minimum=1)
+
 # Security: strict when DEBUG is off (production behind TLS).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

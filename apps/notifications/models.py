@@ -1,16 +1,26 @@
 """The outbox: a notification is a row written in the same transaction as the change that
-caused it, delivered afterwards by Celery. The unique (event, recipient, channel) key makes a
-notification impossible to send twice for the same event and recipient."""
+caused it, delivered afterwards by Celery.
+
+One row per (event, recipient): the unique key makes it impossible to notify anyone twice
+about the same event, whichever of their contact methods finally reaches them. The row keeps
+the message as rendered at the event, the recipient's contact methods in priority order (as
+they were at the event) and where delivery has got to; each try is a ``DeliveryAttempt``, so
+the timeline can tell the story ("email to x failed: …, then SMS to +44… sent").
+"""
 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Now
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "email"
+    PHONE = "phone", "SMS"  # a phone number is reached through the SMS gateway
+    CHAT_WEBHOOK = "chat_webhook", "chat"
 
 
 class Notification(models.Model):
-    class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
-
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
@@ -18,24 +28,85 @@ class Notification(models.Model):
 
     event_key = models.CharField(max_length=200)
     recipient_key = models.CharField(max_length=200, help_text="Who, e.g. person:42")
-    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.EMAIL)
-    address = models.CharField(max_length=500)
+    recipient_name = models.CharField(max_length=200, blank=True)
+    # [[channel, address], ...] in priority order, frozen when the notification was queued.
+    methods = models.JSONField(default=list, blank=True)
+    method_index = models.PositiveSmallIntegerField(default=0, help_text="The method being tried")
+    method_tries = models.PositiveSmallIntegerField(default=0, help_text="Failed tries of that method")
+    template = models.CharField(max_length=100, blank=True)
     subject = models.CharField(max_length=250)
     body = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, help_text="Tries, all methods together")
+    # When the next try is due (database clock). A worker claims a row by pushing this past
+    # the time its send can take (a lease), so the same column is backoff and lock.
+    next_attempt_at = models.DateTimeField(db_default=Now())
+    claim = models.PositiveIntegerField(default=0, help_text="Bumped by every claim: the claimant's token")
     last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    sent_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    sent_address = models.CharField(max_length=500, blank=True)
+    subject_type = models.CharField(max_length=100, blank=True, help_text="e.g. escalations.escalation")
+    subject_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["event_key", "recipient_key", "channel"], name="notification_once_per_event"),
+            models.UniqueConstraint(
+                fields=["event_key", "recipient_key"], name="notification_once_per_recipient"
+            ),
         ]
         indexes = [
-            models.Index(fields=["created_at"], name="notification_pending", condition=models.Q(status="pending")),
+            # The retry sweep reads only pending rows by due time: keep that cheap.
+            models.Index(
+                fields=["next_attempt_at"], name="notification_due", condition=models.Q(status="pending")
+            ),
+            models.Index(fields=["subject_type", "subject_id", "created_at"], name="notification_subject"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.address}: {self.subject}"
+        return f"{self.recipient_name or self.recipient_key}: {self.subject}"
+
+    @property
+    def method(self) -> tuple[str, str] | None:
+        """The (channel, address) being tried now, or last tried; None with no methods."""
+        if self.method_index < len(self.methods):
+            channel, address = self.methods[self.method_index]
+            return channel, address
+        return None
+
+    @property
+    def sent_via(self) -> tuple[str, str] | None:
+        return (self.sent_channel, self.sent_address) if self.status == self.Status.SENT else None
+
+    def summary(self) -> str:
+        """One line for the timeline: where delivery stands."""
+        if self.status == self.Status.SENT:
+            return f"sent by {Channel(self.sent_channel).label} to {self.sent_address}"
+        if self.status == self.Status.FAILED:
+            return f"failed: {self.last_error}"
+        if self.method is None:
+            return "pending"
+        channel, address = self.method
+        return f"pending: {Channel(channel).label} to {address}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try of one contact method; append-only."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="delivery_attempts")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    address = models.CharField(max_length=500)
+    ok = models.BooleanField()
+    permanent = models.BooleanField(default=False, help_text="Failed for good: not retried on this method")
+    error = models.TextField(blank=True)
+    at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["notification", "at"], name="delivery_attempt_notification")]
+
+    def __str__(self) -> str:
+        how = f"{Channel(self.channel).label} to {self.address}"
+        return f"{how} sent" if self.ok else f"{how} failed: {self.error}"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils import timezone
 
 from apps.audit.services import record
-from apps.notifications.services import notify
+from apps.notifications.services import Recipient, notify
 from apps.policies.models import EscalationPolicy
 from apps.policies.services import REVIEW_DUE
 from apps.timers.registry import register
@@ -19,16 +18,25 @@ def policy_review_due(deadline) -> None:
     if policy is None or not policy.active or policy.next_review_on > timezone.localdate():
         return  # deleted, retired or reviewed since: nothing is due
     owner = policy.owner
-    address = next((m.value for m in owner.contact_methods.all() if m.kind == "email"), owner.email)
     notify(
         event_key=f"policy-review:{policy.pk}:{policy.next_review_on}",
-        recipient_key=f"person:{owner.pk}",
-        address=address,
-        subject=f"Review due: escalation policy “{policy.name}”",
-        body=(
-            f"Hello {owner.full_name},\n\nThe escalation policy “{policy.name}” was due for review on "
-            f"{policy.next_review_on:%d %B %Y}. Please check its levels, contacts and thresholds are still "
-            f"right, then mark it reviewed:\n\n{settings.SITE_URL}/policies/{policy.pk}/\n"
-        ),
+        recipient=_recipient(owner),
+        template="policy_review_due",
+        context={"policy": policy, "due_on": policy.next_review_on},
+        subject_type="policies.escalationpolicy",
+        subject_id=str(policy.pk),
     )
-    record(action="policies.review_due", target=policy, data={"due_on": policy.next_review_on, "owner": owner.full_name})
+    record(
+        action="policies.review_due",
+        target=policy,
+        data={"due_on": policy.next_review_on, "owner": owner.full_name},
+    )
+
+
+def _recipient(person) -> Recipient:
+    """The person's contact methods in priority order; the address on their record is tried
+    last when none of them is an email (a review reminder should not hang on a pager alone)."""
+    methods = [(m.kind, m.value) for m in person.contact_methods.order_by("priority")]
+    if person.email and not any(kind == "email" for kind, _ in methods):
+        methods.append(("email", person.email))
+    return Recipient(key=f"person:{person.pk}", name=person.full_name, methods=tuple(methods))

@@ -123,15 +123,25 @@ def test_a_retired_policy_has_no_review_clock(gov_admin):
 # --- firing ----------------------------------------------------------------------------------
 
 
-def test_a_due_review_puts_one_email_to_the_owner_in_the_outbox(gov_admin):
-    policy = saved_policy(
-        actor=gov_admin, owner=owner_with_pager_email(), next_review_on=yesterday(), name="Outage"
-    )
+def test_a_due_review_puts_one_notification_to_the_owner_in_the_outbox(gov_admin):
+    owner = owner_with_pager_email()
+    policy = saved_policy(actor=gov_admin, owner=owner, next_review_on=yesterday(), name="Outage")
     assert sweep_due_deadlines().fired == 1
     note = Notification.objects.get()
-    assert (note.channel, note.address, note.status) == ("email", "olivia.pager@example.org", "pending")
+    # The owner's contact methods in their order; the address on record is not added when
+    # one of them is an email.
+    assert note.methods == [["phone", "+447700900123"], ["email", "olivia.pager@example.org"]]
+    assert (note.recipient_key, note.recipient_name, note.status) == (
+        f"person:{owner.pk}",
+        "Olivia Owner",
+        "pending",
+    )
     assert note.subject == "Review due: escalation policy “Outage”"
+    assert note.body.startswith(
+        "Hello Olivia Owner,\n\nThe escalation policy “Outage” was due for review on "
+    )
     assert f"/policies/{policy.pk}/" in note.body
+    assert (note.subject_type, note.subject_id) == ("policies.escalationpolicy", str(policy.pk))
     assert review_deadlines(policy)[0].status == "fired"
 
 
@@ -143,13 +153,13 @@ def test_a_due_review_is_audited(gov_admin):
     assert (event.data["due_on"], event.data["owner"]) == (yesterday().isoformat(), "Olivia Owner")
 
 
-def test_the_owner_without_an_email_method_is_written_to_at_their_address(gov_admin):
+def test_the_owner_without_an_email_method_is_also_written_to_at_their_address(gov_admin):
     owner = reachable_person(rank=50, email="olivia@example.com")
     owner.contact_methods.all().delete()
     ContactMethod.objects.create(person=owner, kind="phone", value="+447700900123", priority=1)
     saved_policy(actor=gov_admin, owner=owner, next_review_on=yesterday())
     sweep_due_deadlines()
-    assert Notification.objects.get().address == "olivia@example.com"
+    assert Notification.objects.get().methods == [["phone", "+447700900123"], ["email", "olivia@example.com"]]
 
 
 def test_it_fires_when_the_review_date_comes_round(gov_admin):
