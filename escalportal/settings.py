@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.contacts",
     "apps.notifications",
     "apps.policies",
+    "apps.escalations",
 ]
 
 MIDDLEWARE = [
@@ -244,6 +245,16 @@ if TIMERS_ETA_HORIZON >= CELERY_VISIBILITY_TIMEOUT:
 # The audit chain is an HMAC chain: without this key, someone with write access to the
 # database cannot forge a row that verifies. Kept apart from SECRET_KEY in production.
 AUDIT_CHAIN_KEY = env_str("AUDIT_CHAIN_KEY", "") or SECRET_KEY
+
+# Escalations: stakeholder update cadence by severity (minutes), and how long a resolved
+# escalation waits for the raiser's confirmation before it closes itself.
+ESCALATION_UPDATE_MINUTES = {
+    "sev1": env_int("ESCALATION_UPDATE_MINUTES_SEV1", 30, minimum=1),
+    "sev2": env_int("ESCALATION_UPDATE_MINUTES_SEV2", 60, minimum=1),
+    "sev3": env_int("ESCALATION_UPDATE_MINUTES_SEV3", 240, minimum=1),
+    "sev4": env_int("ESCALATION_UPDATE_MINUTES_SEV4", 1440, minimum=1),
+}
+ESCALATION_AUTO_CLOSE_HOURS = env_int("ESCALATION_AUTO_CLOSE_HOURS", 72, minimum=1)
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 SIMPLE_HISTORY_REVERT_DISABLED = True

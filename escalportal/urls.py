@@ -12,6 +12,7 @@ urlpatterns = [
     path("timers/", include("apps.timers.urls")),
     path("contacts/", include("apps.contacts.urls")),
     path("policies/", include("apps.policies.urls")),
+    path("escalations/", include("apps.escalations.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -23,6 +23,7 @@ class NavItem:
 
 NAV = [
     NavItem("Home", "home"),
+    NavItem("Escalations", "escalations:dashboard"),
     NavItem("Policies", "policies:list"),
     NavItem("People", "contacts:people"),
     NavItem("Teams", "contacts:teams"),

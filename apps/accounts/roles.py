@@ -73,6 +73,11 @@ class Cap:
         "Raise an escalation and see own escalations",
         {S: "own", R: "own", M: "own", E: "own", H: "own", G: "own"},
     )
+    SEE_ESCALATIONS = Capability(
+        "see_escalations",
+        "See every escalation that is not confidential",
+        {R: "not confidential", M: "not confidential", E: "not confidential", A: "read-only", G: "not confidential"},
+    )
     RESPOND_ESCALATION = Capability(
         "respond_escalation",
         "Acknowledge, hand off and resolve escalations they own",

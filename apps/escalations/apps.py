@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class EscalationsConfig(AppConfig):
+    name = "apps.escalations"
+    label = "escalations"
+    verbose_name = "Escalations"
+
+    def ready(self) -> None:
+        from apps.escalations import handlers  # noqa: F401 - registers the deadline handlers

@@ -1,0 +1,53 @@
+"""The approval gate: how an escalation asks for a manager's approval before an executive level.
+
+Escalations must not import the approvals app (dependencies point approvals -> escalations), so
+approvals registers its gate here in ``AppConfig.ready``. Without a registered gate, an executive
+level cannot be reached at all: refusing is safer than notifying an executive unapproved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class GateClosed(Exception):
+    """No approval engine is installed, so an approval level cannot be requested."""
+
+
+@dataclass(frozen=True)
+class ApprovalOpened:
+    approver_name: str
+    due_at: datetime
+
+
+class ApprovalGate(Protocol):
+    def open(self, *, escalation, level: dict, actor, reason: str) -> ApprovalOpened:
+        """Open a request for ``level`` in the caller's transaction (the escalation is locked)."""
+
+    def withdraw(self, *, escalation, actor, reason: str) -> None:
+        """Withdraw any pending request of the escalation (it was withdrawn or resolved)."""
+
+
+class _NoGate:
+    def open(self, *, escalation, level: dict, actor, reason: str) -> ApprovalOpened:
+        raise GateClosed(
+            f"Level {level['order']} ({level['name']}) is reached only through a manager's approval, "
+            "and no approval engine is installed."
+        )
+
+    def withdraw(self, *, escalation, actor, reason: str) -> None:
+        return None
+
+
+_gate: ApprovalGate = _NoGate()
+
+
+def register_gate(gate: ApprovalGate) -> None:
+    global _gate
+    _gate = gate
+
+
+def approval_gate() -> ApprovalGate:
+    return _gate

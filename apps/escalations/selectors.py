@@ -1,0 +1,159 @@
+"""Reads about escalations that views, the API and the benchmarks share.
+
+Visibility is decided in SQL, never row by row: people who may see every escalation that is
+not confidential (responders, managers, executives, auditors, governance admins) see those;
+everybody sees the escalations they take part in, through guardian's direct foreign-key
+permission rows (raiser, owners, backups, approvers). A confidential escalation is visible
+only through those rows: to anyone else it does not exist (404, not 403).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from apps.accounts.roles import Cap
+from apps.escalations.models import ACTIVE, Escalation, EscalationUserObjectPermission, HandOff, TimelineEvent
+from apps.escalations.services import may_trigger, person_of
+from apps.notifications.services import notifications_for_subject
+
+
+def _participates(user) -> Exists:
+    return Exists(
+        EscalationUserObjectPermission.objects.filter(
+            content_object=OuterRef("pk"), user=user, permission__codename="view_escalation"
+        )
+    )
+
+
+def visible_escalations(user) -> QuerySet[Escalation]:
+    if not user.is_authenticated:
+        return Escalation.objects.none()
+    participates = _participates(user)
+    if user.has_perm(Cap.SEE_ESCALATIONS.perm):
+        return Escalation.objects.filter(Q(confidential=False) | participates)
+    return Escalation.objects.filter(participates)
+
+
+def for_list(user) -> QuerySet[Escalation]:
+    """What the list and the dashboard show, with what they print, in one query per page."""
+    return visible_escalations(user).select_related("service", "owner", "raiser", "policy")
+
+
+def get_escalation_for_user(user, pk: int) -> Escalation:
+    """The escalation if the user may see it; 404 otherwise (existence may be confidential)."""
+    esc = (
+        visible_escalations(user)
+        .select_related("service", "owner__user", "raiser", "raiser_person", "policy__owner")
+        .filter(pk=pk)
+        .first()
+    )
+    if esc is None:
+        raise Http404("No such escalation.")
+    return esc
+
+
+def get_escalation_by_reference(user, reference: str) -> Escalation:
+    esc = visible_escalations(user).filter(reference__iexact=reference.strip()).first()
+    if esc is None:
+        raise Http404("No such escalation.")
+    return esc
+
+
+def require_writer(user) -> None:
+    """Auditors browse read-only: they may see but never act (403)."""
+    if not user.roles - {"auditor"}:
+        raise PermissionDenied("Your role reads escalations; it does not act on them.")
+
+
+@dataclass
+class Dashboard:
+    raised: list[Escalation]
+    owned: list[Escalation]
+    breaching: list[Escalation]
+    now: datetime
+
+
+def dashboard(user, *, limit: int = 10) -> Dashboard:
+    """What I raised, what I own, what breaches next: three queries whatever the data size."""
+    base = for_list(user)
+    person = person_of(user)
+    raised = list(base.filter(raiser=user).order_by("-raised_at")[:limit])
+    owned = (
+        list(base.filter(owner=person, status__in=ACTIVE).order_by("next_due_at")[:limit]) if person else []
+    )
+    breaching = list(
+        base.filter(status__in=ACTIVE, next_due_at__isnull=False).order_by("next_due_at")[:limit]
+    )
+    return Dashboard(raised=raised, owned=owned, breaching=breaching, now=timezone.now())
+
+
+@dataclass
+class Actions:
+    """What the user may do on an escalation now: the page shows only these."""
+
+    acknowledge: bool = False
+    hand_off: bool = False
+    escalate_to: list[dict] | None = None
+    de_escalate_to: list[dict] | None = None
+    resolve: bool = False
+    close: bool = False
+    reopen: bool = False
+    withdraw: bool = False
+    comment: bool = False
+    update: bool = False
+
+    @property
+    def any(self) -> bool:
+        return any(bool(v) for v in vars(self).values())
+
+
+def actions_for(user, esc: Escalation) -> Actions:
+    if not user.roles - {"auditor"}:
+        return Actions()
+    is_owner = bool(esc.owner and esc.owner.user_id == user.pk and user.has_perm(Cap.RESPOND_ESCALATION.perm))
+    is_raiser = esc.raiser_id == user.pk
+    working = esc.status in ("open", "acknowledged")
+    up = (
+        [lvl for lvl in esc.levels if lvl["order"] > esc.current_level and may_trigger(user, lvl)]
+        if working
+        else []
+    )
+    down = [lvl for lvl in esc.levels if lvl["order"] < esc.current_level] if working and is_owner else []
+    return Actions(
+        acknowledge=is_owner and esc.status == "open",
+        hand_off=is_owner and working,
+        escalate_to=up,
+        de_escalate_to=down,
+        resolve=is_owner and working,
+        close=is_raiser and esc.status == "resolved",
+        reopen=is_raiser and esc.status == "resolved",
+        withdraw=is_raiser and esc.status in ACTIVE,
+        comment=esc.status in (*ACTIVE, "resolved"),
+        update=is_owner and esc.status in ACTIVE,
+    )
+
+
+@dataclass
+class TimelineEntry:
+    event: TimelineEvent
+    notifications: list
+
+
+def timeline(esc: Escalation) -> list[TimelineEntry]:
+    """The timeline with each event's notifications and their delivery state, in a fixed
+    number of queries however long the escalation has run."""
+    events = list(TimelineEvent.objects.filter(escalation=esc).order_by("at", "id"))
+    by_event: dict[str, list] = {}
+    for note in notifications_for_subject("escalations.escalation", str(esc.pk)):
+        by_event.setdefault(note.event_key, []).append(note)
+    return [TimelineEntry(e, by_event.get(f"escalation:{esc.pk}:event:{e.pk}", [])) for e in events]
+
+
+def handoffs(esc: Escalation) -> list[HandOff]:
+    return list(HandOff.objects.filter(escalation=esc).select_related("from_person", "to_person"))
