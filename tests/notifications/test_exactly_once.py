@@ -1,0 +1,93 @@
+"""Exactly once per row: a worker claims a notification before sending, so a duplicate task,
+a second worker or the retry sweep can never send it again or alongside."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from apps.notifications import services
+from apps.notifications.models import DeliveryAttempt, Notification
+from apps.notifications.services import Outcome, notification_deliver
+from apps.notifications.tasks import deliver_notification
+from tests.notifications.helpers import make_due, probe
+
+EMAIL = ("email", "grace@example.com")
+
+
+@pytest.mark.django_db
+def test_a_duplicate_deliver_after_sent_sends_nothing_more(webhook_server, queued):
+    note = probe(("chat_webhook", webhook_server.url("/hook")))
+    assert deliver_notification(note.pk) == "sent"
+
+    make_due(note)  # even a row that looks due again
+    assert deliver_notification(note.pk) == "stale"
+    assert notification_deliver(notification_id=note.pk).outcome == Outcome.STALE
+
+    assert len(webhook_server.requests) == 1
+    assert DeliveryAttempt.objects.filter(notification=note).count() == 1
+    assert queued == []  # and nothing queued again
+
+
+@pytest.mark.django_db
+def test_a_row_another_worker_is_sending_is_left_alone(webhook_server):
+    note = probe(("chat_webhook", webhook_server.url("/hook")))
+    services._claim(note.pk)  # another worker, mid-send
+
+    result = notification_deliver(notification_id=note.pk)
+
+    assert (result.outcome, result.retry_in) == (Outcome.NOT_DUE, None)  # its lease is minutes long
+    assert webhook_server.requests == []
+
+
+@pytest.mark.django_db
+def test_a_worker_that_lost_its_claim_cannot_record_over_the_new_claimant(webhook_server):
+    note = probe(("chat_webhook", webhook_server.url("/hook")))
+    slow = services._claim(note.pk)
+    make_due(note)  # its lease ran out (say the worker hung) ...
+    fresh = services._claim(note.pk)  # ... and another worker took the row over
+    assert fresh.claim == slow.claim + 1
+
+    assert services._record(slow, None).outcome == Outcome.STALE
+    note.refresh_from_db()
+    assert note.status == "pending"  # still the new claimant's to record
+    assert services._record(fresh, None).outcome == Outcome.SENT
+
+
+@pytest.mark.django_db
+def test_a_missing_notification_is_stale():
+    assert notification_deliver(notification_id=987654).outcome == Outcome.STALE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_for_the_same_rows_send_each_once(webhook_server):
+    """Eight threads (each its own database connection) deliver the same ten committed
+    notifications at the same moment: every message reaches the webhook exactly once."""
+    notes = [
+        probe(("chat_webhook", webhook_server.url(f"/hook/{n}")), event_key=f"race:{n}") for n in range(10)
+    ]
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            for note in notes:
+                notification_deliver(notification_id=note.pk)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(hit.path for hit in webhook_server.requests) == sorted(f"/hook/{n}" for n in range(10))
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+    assert DeliveryAttempt.objects.count() == 10
