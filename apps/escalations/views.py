@@ -352,8 +352,8 @@ def escalation_action(request, pk: int, action: str):
     if handler is None:
         raise Http404("No such action.")
     esc = selectors.get_escalation_for_user(request.user, pk)
-    selectors.require_writer(request.user)
     try:
+        selectors.require_writer(request.user)
         message, _ = handler(request, esc)
     except ValidationError as exc:
         name, form = _bound_form(request, esc, action)
@@ -367,8 +367,10 @@ def escalation_action(request, pk: int, action: str):
         return _render_detail(
             request, selectors.get_escalation_for_user(request.user, fresh.pk), error=str(exc), status=409
         )
-    except PermissionDenied:
-        raise
+    except PermissionDenied as exc:
+        if not request.headers.get("HX-Request"):
+            raise
+        return _render_detail(request, esc, error=str(exc), status=403)
     messages.success(request, message)
     if request.headers.get("HX-Request"):
         return _render_detail(request, selectors.get_escalation_for_user(request.user, esc.pk))
