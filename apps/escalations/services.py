@@ -278,7 +278,11 @@ def _request_approval(esc: Escalation, level: dict, actor, cause: str) -> None:
     try:
         opened = approval_gate().open(escalation=esc, level=level, actor=actor, reason=cause)
     except GateClosed as exc:
-        raise Conflict(str(exc)) from None
+        if actor is not None:
+            raise Conflict(str(exc)) from None
+        # A clock climbing on its own must not fail (and retry forever): it stops and says so.
+        _top_of_chain(esc, timezone.now(), why=str(exc))
+        return
     if esc.status != Status.AWAITING_APPROVAL:
         esc.resume_status = esc.status
     esc.status, esc.pending_level = Status.AWAITING_APPROVAL, level["order"]
@@ -296,7 +300,7 @@ def _request_approval(esc: Escalation, level: dict, actor, cause: str) -> None:
     )
 
 
-def _top_of_chain(esc: Escalation, now: datetime) -> None:
+def _top_of_chain(esc: Escalation, now: datetime, why: str = "") -> None:
     """Nobody above can be reached: say so and tell the policy owner and the owner's manager,
     rather than leave the escalation silently where it is."""
     policy_owner = esc.policy.owner
@@ -308,8 +312,8 @@ def _top_of_chain(esc: Escalation, now: datetime) -> None:
         esc,
         Kind.LEVEL_SKIPPED,
         None,
-        f"No level above level {esc.current_level} can be reached now. "
-        f"{policy_owner.full_name} (policy owner)"
+        (why or f"No level above level {esc.current_level} can be reached now.")
+        + f" {policy_owner.full_name} (policy owner)"
         + (f" and {manager.full_name}" if manager else "")
         + " have been told.",
     )

@@ -214,8 +214,11 @@ def test_the_detail_page_costs_the_same_queries_however_long_the_timeline(client
 def test_an_htmx_refusal_comes_back_in_the_panel(client, world):
     esc = raise_one(world)
     client.force_login(world.eng_manager)
-    response = client.post(reverse("escalations:action", args=[esc.pk, "acknowledge"]), {"version": esc.version},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        reverse("escalations:action", args=[esc.pk, "acknowledge"]),
+        {"version": esc.version},
+        headers={"HX-Request": "true"},
+    )
     page = response.content.decode()
     assert response.status_code == 403 and "<html" not in page
     assert "Only the owner of" in page and 'id="action-error"' in page
