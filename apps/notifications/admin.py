@@ -26,11 +26,11 @@ class NotificationAdmin(admin.ModelAdmin):
         "recipient_name",
         "subject",
         "status",
-        "sent_channel",
+        "sent_via_channel",
         "attempts",
         "next_attempt_at",
     ]
-    list_filter = ["status", "sent_channel", "delivery_attempts__channel", "template"]
+    list_filter = ["status", "sent_via_channel", "delivery_attempts__channel", "template"]
     search_fields = ["recipient_key", "recipient_name", "subject", "event_key", "subject_id"]
     readonly_fields = [field.name for field in Notification._meta.fields]
     inlines = [DeliveryAttemptInline]

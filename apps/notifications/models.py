@@ -44,8 +44,8 @@ class Notification(models.Model):
     claim = models.PositiveIntegerField(default=0, help_text="Bumped by every claim: the claimant's token")
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    sent_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
-    sent_address = models.CharField(max_length=500, blank=True)
+    sent_via_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    sent_via_address = models.CharField(max_length=500, blank=True)
     subject_type = models.CharField(max_length=100, blank=True, help_text="e.g. escalations.escalation")
     subject_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -78,12 +78,12 @@ class Notification(models.Model):
 
     @property
     def sent_via(self) -> tuple[str, str] | None:
-        return (self.sent_channel, self.sent_address) if self.status == self.Status.SENT else None
+        return (self.sent_via_channel, self.sent_via_address) if self.status == self.Status.SENT else None
 
     def summary(self) -> str:
         """One line for the timeline: where delivery stands."""
         if self.status == self.Status.SENT:
-            return f"sent by {Channel(self.sent_channel).label} to {self.sent_address}"
+            return f"sent by {Channel(self.sent_via_channel).label} to {self.sent_via_address}"
         if self.status == self.Status.FAILED:
             return f"failed: {self.last_error}"
         if self.method is None:

@@ -280,8 +280,8 @@ def _after_success(channel: str, address: str) -> tuple[dict, DeliveryResult]:
     return {
         "status": Notification.Status.SENT,
         "sent_at": Now(),
-        "sent_channel": channel,
-        "sent_address": address,
+        "sent_via_channel": channel,
+        "sent_via_address": address,
     }, DeliveryResult(Outcome.SENT)
 
 

@@ -26,7 +26,7 @@ def note():
         ("", True),
         ("?status__exact=pending", True),
         ("?status__exact=sent", False),
-        ("?sent_channel__exact=email", False),  # tried by email, not (yet) sent by it
+        ("?sent_via_channel__exact=email", False),  # tried by email, not (yet) sent by it
         ("?delivery_attempts__channel=email", True),
         ("?delivery_attempts__channel=phone", False),
     ],
