@@ -78,7 +78,7 @@ def person_of(user) -> Person | None:
 
 def _lock(escalation: Escalation, expected_version: int | None = None) -> Escalation:
     esc = (
-        Escalation.objects.select_for_update()
+        Escalation.objects.select_for_update(of=("self",))
         .select_related("owner", "service", "raiser")
         .get(pk=escalation.pk)
     )
@@ -821,7 +821,7 @@ def _defer_if_in_maintenance(esc: Escalation, kind: str, payload: dict, clock: s
 def clock_acknowledge_missed(*, escalation_id: int, payload: dict) -> None:
     """First miss: the owner's backup takes over; a miss again (or no backup): up one level."""
     esc = (
-        Escalation.objects.select_for_update()
+        Escalation.objects.select_for_update(of=("self",))
         .select_related("owner", "service")
         .filter(pk=escalation_id)
         .first()
@@ -867,7 +867,7 @@ def clock_acknowledge_missed(*, escalation_id: int, payload: dict) -> None:
 def clock_resolve_breached(*, escalation_id: int, payload: dict) -> None:
     """The resolve deadline passed: the owner's manager hears of it (once)."""
     esc = (
-        Escalation.objects.select_for_update()
+        Escalation.objects.select_for_update(of=("self",))
         .select_related("owner", "service")
         .filter(pk=escalation_id)
         .first()
@@ -894,7 +894,12 @@ def clock_resolve_breached(*, escalation_id: int, payload: dict) -> None:
 
 def clock_update_due(*, escalation_id: int, payload: dict) -> None:
     """Time the people affected heard something: remind the owner, and set the next reminder."""
-    esc = Escalation.objects.select_for_update().select_related("owner").filter(pk=escalation_id).first()
+    esc = (
+        Escalation.objects.select_for_update(of=("self",))
+        .select_related("owner")
+        .filter(pk=escalation_id)
+        .first()
+    )
     if esc is None or esc.status not in ACTIVE:
         return
     cadence = ch.update_cadence(esc.severity)
