@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.policies",
     "apps.escalations",
+    "apps.approvals",
 ]
 
 MIDDLEWARE = [

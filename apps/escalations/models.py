@@ -69,6 +69,8 @@ class Escalation(models.Model):
     confidential = models.BooleanField(
         default=False, help_text="Visible only to the people taking part in it."
     )
+    # Messages beyond the people working on it (stakeholder updates, executive briefs) wait.
+    embargoed = models.BooleanField(default=False)
 
     raiser = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="raised_escalations"
@@ -198,6 +200,7 @@ class TimelineEvent(models.Model):
         UPDATE_REMINDER = "update_reminder", "Update reminder"
         CLOCK_DEFERRED = "clock_deferred", "Clock deferred"
         BRIEF = "brief", "Executive brief"
+        EMBARGO = "embargo", "Embargo"
 
     escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=30, choices=Kind.choices)

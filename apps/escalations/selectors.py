@@ -152,7 +152,10 @@ def timeline(esc: Escalation) -> list[TimelineEntry]:
     by_event: dict[str, list] = {}
     for note in notifications_for_subject("escalations.escalation", str(esc.pk)):
         by_event.setdefault(note.event_key, []).append(note)
-    return [TimelineEntry(e, by_event.get(f"escalation:{esc.pk}:event:{e.pk}", [])) for e in events]
+    return [
+        TimelineEntry(e, by_event.get(e.data.get("event_key") or f"escalation:{esc.pk}:event:{e.pk}", []))
+        for e in events
+    ]
 
 
 def handoffs(esc: Escalation) -> list[HandOff]:

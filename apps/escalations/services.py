@@ -34,7 +34,8 @@ from apps.escalations.models import (
     Status,
     TimelineEvent,
 )
-from apps.notifications.services import notify
+from apps.notifications.services import notifications_release, notify
+from apps.policies.content import check_outgoing
 from apps.policies.models import CustomerTier, Service, Severity
 from apps.policies.selectors import policy_for
 from apps.timers.services import deadline_schedule, deadlines_cancel_for
@@ -146,8 +147,11 @@ def _audit(esc: Escalation, verb: str, actor, **data) -> None:
     record(action=f"escalations.{verb}", actor=actor, target=esc, data=data)
 
 
-def _notify(esc: Escalation, event: TimelineEvent, people, template: str, **context) -> None:
-    """One outbox row per person for this timeline event; the outbox refuses a second."""
+def _notify(
+    esc: Escalation, event: TimelineEvent, people, template: str, *, hold: bool = False, **context
+) -> None:
+    """One outbox row per person for this timeline event; the outbox refuses a second. Held
+    rows (an embargo) wait in the outbox until released."""
     seen: set[int] = set()
     for person in people:
         if person is None or person.pk in seen:
@@ -160,6 +164,7 @@ def _notify(esc: Escalation, event: TimelineEvent, people, template: str, **cont
             context={"escalation": esc, "event": event, "person": person, **context},
             subject_type=SUBJECT_TYPE,
             subject_id=str(esc.pk),
+            hold=hold,
         )
 
 
@@ -232,7 +237,7 @@ def _enter_level(
             order += 1
             approved = False
             continue
-        _assign(esc, level, person, now=now, cause=cause)
+        _assign(esc, level, person, now=now, cause=cause, announce=not approved)
         return
 
 
@@ -244,7 +249,10 @@ def _assign(
     now: datetime,
     cause: str,
     backup_for: Person | None = None,
+    announce: bool = True,
 ) -> None:
+    """Make ``person`` the owner at ``level`` with a fresh acknowledge clock. ``announce=False``
+    when the caller tells them itself (an approved executive level gets the brief instead)."""
     previous = esc.owner
     esc.current_level, esc.owner, esc.status = level["order"], person, Status.OPEN
     esc.pending_level, esc.resume_status = None, ""
@@ -269,7 +277,8 @@ def _assign(
         )
     event = _event(esc, Kind.LEVEL_REACHED, None, message, level=level["order"], owner=person.pk, cause=cause)
     _deferral_note(esc, due, "acknowledge")
-    _notify(esc, event, [person], "escalation_assigned", level=level, due_at=due.at, previous=previous)
+    if announce:
+        _notify(esc, event, [person], "escalation_assigned", level=level, due_at=due.at, previous=previous)
     if esc.raiser_person and esc.raiser_person != person and level["order"] > 1:
         _notify(esc, event, [esc.raiser_person], "escalation_progress", level=level)
 
@@ -297,6 +306,8 @@ def _request_approval(esc: Escalation, level: dict, actor, cause: str) -> None:
         f"{opened.approver_name}, due {opened.due_at:%a %d %b %H:%M} UTC.",
         level=level["order"],
         approver=opened.approver_name,
+        event_key=opened.event_key,
+        request=opened.request_id,
     )
 
 
@@ -778,9 +789,10 @@ def escalation_comment(
     text = _text(text, "text", "The comment", 2)
     if stakeholder_update:
         _require_owner(esc, actor, "post stakeholder updates on")
-        event = _event(esc, Kind.UPDATE, actor, text)
+        check_outgoing({"The update": text}, field="text")
+        event = _event(esc, Kind.UPDATE, actor, text, held=esc.embargoed)
         others = [p for p in stakeholders(esc) if p.user_id != actor.pk]
-        _notify(esc, event, others, "escalation_update", text=text)
+        _notify(esc, event, others, "escalation_update", hold=esc.embargoed, text=text)
         now = timezone.now()
         esc.last_update_at = now
         esc._history_user, esc._change_reason = actor, "Stakeholder update posted"
@@ -796,6 +808,117 @@ def escalation_comment(
         data={"event": event.pk, "length": len(text)},
     )
     return event
+
+
+# --- the approval gate's outcomes (called by apps.approvals, in its transaction) ------------------
+
+
+def _require_awaiting(esc: Escalation, level_order: int) -> None:
+    if esc.status != Status.AWAITING_APPROVAL or esc.pending_level != level_order:
+        raise Conflict(
+            f"{esc.reference} is not waiting for approval of level {level_order} any more "
+            f"(it is {esc.get_status_display().lower()})."
+        )
+
+
+def escalation_reach_approved_level(
+    *, escalation: Escalation, level_order: int, actor, note: str
+) -> Escalation:
+    """The approval for ``level_order`` was given (or nobody was left to ask): reach it. The
+    level's executive is not sent the usual assignment: the approvals app sends the brief."""
+    esc = _lock(escalation)
+    _require_awaiting(esc, level_order)
+    _event(esc, Kind.APPROVAL_DECIDED, actor, note, level=level_order, outcome="approved")
+    _enter_level(esc, order=level_order, actor=actor, now=timezone.now(), cause="approved", approved=True)
+    _audit(esc, "approval_granted", actor, to_level=level_order)
+    _commit(esc, actor, f"Level {level_order} approved")
+    return esc
+
+
+def escalation_approval_refused(*, escalation: Escalation, level_order: int, actor, note: str) -> Escalation:
+    """The approval was refused: back where it was, with the owner's clock running again."""
+    esc = _lock(escalation)
+    _require_awaiting(esc, level_order)
+    esc.status = esc.resume_status or Status.OPEN
+    esc.pending_level, esc.resume_status = None, ""
+    if esc.status == Status.OPEN and esc.owner is not None:
+        due = ch.clock_due(
+            chain=esc.chain,
+            service=esc.service,
+            start=timezone.now(),
+            duration=ch.acknowledge_within(esc.chain),
+        )
+        esc.ack_due_at = due.at
+        _schedule(esc, ACK_DUE, due.at, level=esc.current_level, owner=esc.owner_id)
+    _refresh_next_due(esc)
+    _event(esc, Kind.APPROVAL_DECIDED, actor, note, level=level_order, outcome="rejected")
+    _audit(esc, "approval_refused", actor, level=level_order)
+    _commit(esc, actor, f"Level {level_order} approval refused")
+    return esc
+
+
+def escalation_await_approval(
+    *, escalation: Escalation, level_order: int, actor, note: str, event_key: str = ""
+) -> Escalation:
+    """Wait again for an approval the approvals app has opened itself (an appeal)."""
+    esc = _lock(escalation)
+    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "sent for approval")
+    if esc.level(level_order) is None or level_order <= esc.current_level:
+        raise Conflict(f"Level {level_order} is no longer above where {esc.reference} is.")
+    esc.resume_status, esc.status, esc.pending_level = esc.status, Status.AWAITING_APPROVAL, level_order
+    deadlines_cancel_for(subject=esc, kind=ACK_DUE)
+    esc.ack_due_at = None
+    _refresh_next_due(esc)
+    _event(esc, Kind.APPROVAL_REQUESTED, actor, note, level=level_order, event_key=event_key)
+    _audit(esc, "approval_requested", actor, level=level_order)
+    _commit(esc, actor, f"Approval for level {level_order} asked again")
+    return esc
+
+
+def escalation_note(
+    *, escalation: Escalation, kind: str, actor, message: str, event_key: str = "", **data
+) -> TimelineEvent:
+    """A timeline entry written by another app about this escalation (no state change)."""
+    return (
+        _event(escalation, kind, actor, message, event_key=event_key, **data)
+        if event_key
+        else _event(escalation, kind, actor, message, **data)
+    )
+
+
+@transaction.atomic
+def escalation_set_embargo(
+    *, escalation: Escalation, actor, embargoed: bool, reason: str, expected_version: int | None = None
+) -> Escalation:
+    """Hold (or release) every message that leaves the people working on it: stakeholder updates
+    and executive briefs wait in the outbox until the embargo is lifted."""
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, ACTIVE + (Status.RESOLVED,), "embargoed")
+    if actor.pk not in {esc.raiser_id, esc.owner.user_id if esc.owner else None} and Role.EXECUTIVE not in actor.roles:
+        raise PermissionDenied("Only the raiser, the owner or an executive can embargo or lift an embargo.")
+    if esc.embargoed == embargoed:
+        raise Conflict(f"{esc.reference} is {'already' if embargoed else 'not'} under embargo.")
+    reason = _text(reason, "reason", "The reason", MIN_REASON)
+    esc.embargoed = embargoed
+    _event(
+        esc,
+        Kind.EMBARGO,
+        actor,
+        (
+            f"Embargo set: messages to stakeholders and executives are held. {reason}"
+            if embargoed
+            else f"Embargo lifted: held messages are sent now. {reason}"
+        ),
+    )
+    if not embargoed:
+        released = notifications_release(subject_type=SUBJECT_TYPE, subject_id=str(esc.pk))
+        if released:
+            _event(
+                esc, Kind.EMBARGO, None, f"{released} held message{'s' if released != 1 else ''} released."
+            )
+    _audit(esc, "embargo_set" if embargoed else "embargo_lifted", actor, reason=reason)
+    _commit(esc, actor, "Embargo set" if embargoed else "Embargo lifted")
+    return esc
 
 
 # --- what the clocks do (called by handlers.py inside the firing transaction) ---------------------

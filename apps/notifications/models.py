@@ -23,6 +23,7 @@ class Channel(models.TextChoices):
 class Notification(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        HELD = "held", "Held"  # waiting for its subject's embargo to lift; released to pending
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 

@@ -99,6 +99,7 @@ def notify(
     context: dict,
     subject_type: str = "",
     subject_id: str = "",
+    hold: bool = False,
 ) -> Notification | None:
     """Queue one notification in the caller's transaction. Returns None (and writes nothing)
     when this (event_key, recipient.key) was already queued: never twice per event and
@@ -108,7 +109,8 @@ def notify(
     line) and ``<template>.txt`` with ``context`` + ``recipient`` and ``site_url`` now, so the
     message shows what was true at the event. A recipient with no methods gets a FAILED row
     saying so (visible on the timeline, not silently dropped). Delivery is queued with
-    ``transaction.on_commit`` only.
+    ``transaction.on_commit`` only. ``hold=True`` keeps it HELD (an embargo) until
+    ``notifications_release`` for its subject.
     """
     if len(event_key) > 200 or len(recipient.key) > 200:
         raise ValueError("event_key and recipient.key are at most 200 characters")
@@ -129,6 +131,8 @@ def notify(
     )
     if not methods:
         row.status, row.last_error = Notification.Status.FAILED, NO_METHODS
+    elif hold:
+        row.status = Notification.Status.HELD
     try:
         with transaction.atomic():  # a savepoint: a duplicate must not spoil the caller's transaction
             row.save(force_insert=True)
@@ -173,6 +177,20 @@ def notification_enqueue(*, notification_id: int, countdown: float | None = None
         deliver_notification.apply_async((notification_id,), countdown=countdown)
     except Exception:  # noqa: BLE001 - any broker failure; the sweep backstops
         log.warning("could not queue notification %s; the retry sweep will", notification_id, exc_info=True)
+
+
+def notifications_release(*, subject_type: str, subject_id: str) -> int:
+    """Send what was held for a subject (its embargo was lifted), in the caller's transaction;
+    the delivery tasks are queued once it commits. Returns how many were released."""
+    held = list(
+        Notification.objects.select_for_update()
+        .filter(subject_type=subject_type, subject_id=str(subject_id), status=Notification.Status.HELD)
+        .values_list("pk", flat=True)
+    )
+    Notification.objects.filter(pk__in=held).update(status=Notification.Status.PENDING, next_attempt_at=Now())
+    for pk in held:
+        transaction.on_commit(partial(notification_enqueue, notification_id=pk), robust=True)
+    return len(held)
 
 
 def notifications_retry_pending(*, limit: int = 200) -> int:

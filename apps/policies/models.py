@@ -326,3 +326,28 @@ class GovernanceThreshold(models.Model):
     def clean(self) -> None:
         if bool(self.service_id) == bool(self.team_id):
             raise ValidationError({"service": "Choose either a service or a team (exactly one)."})
+
+
+class SensitivePattern(models.Model):
+    """Content that must not leave the portal in an executive brief or a stakeholder message:
+    internal hostnames, IP addresses, keys and tokens, personal data. Kept by governance admins;
+    ``apps.policies.content.sensitive_matches`` checks a text against the active ones."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="Said to the writer when it matches.")
+    pattern = models.CharField(max_length=500, help_text="A Python regular expression (case-insensitive).")
+    active = models.BooleanField(default=True)
+    history = tracked_history()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        import re
+
+        try:
+            re.compile(self.pattern)
+        except re.error as exc:
+            raise ValidationError({"pattern": f"Not a valid regular expression: {exc}."}) from None

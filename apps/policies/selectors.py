@@ -8,7 +8,13 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from apps.contacts.models import Person
-from apps.contacts.selectors import Unreachable, person_problems, rotation_problems, rotations_prefetched, team_problems
+from apps.contacts.selectors import (
+    Unreachable,
+    person_problems,
+    rotation_problems,
+    rotations_prefetched,
+    team_problems,
+)
 from apps.policies.models import EscalationLevel, EscalationPolicy, ResponseThreshold, Service
 
 
