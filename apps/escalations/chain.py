@@ -20,7 +20,10 @@ from apps.policies.models import BusinessCalendar, EscalationPolicy, Maintenance
 
 def freeze_chain(policy: EscalationPolicy, *, severity: str, customer_tier: str) -> tuple[int, dict]:
     """(policy history id, the chain as it stands now) for an escalation being raised."""
-    version = policy.history.order_by("-history_id").values_list("history_id", flat=True).first()
+    history = policy.history.order_by("-history_id").values_list("history_id", flat=True)
+    version = history.first()
+    # What people call the version: the how-many-th saved state of the policy this is.
+    number = history.count()
     threshold = policy.thresholds.get(severity=severity, customer_tier=customer_tier)
     levels = [
         {
@@ -38,7 +41,7 @@ def freeze_chain(policy: EscalationPolicy, *, severity: str, customer_tier: str)
         for lvl in policy.levels.order_by("order")
     ]
     chain = {
-        "policy": {"id": policy.pk, "name": policy.name, "slug": policy.slug},
+        "policy": {"id": policy.pk, "name": policy.name, "slug": policy.slug, "version": number},
         "calendar": policy.calendar_id,
         "threshold": {
             "severity": severity,

@@ -609,7 +609,10 @@ def escalation_escalate(
         reason=reason,
     )
     _enter_level(esc, order=target, actor=actor, now=now, cause="escalated")
-    _notify(esc, event, [previous if previous != esc.owner else None], "escalation_escalated", reason=reason)
+    told = (
+        previous if previous is not None and previous != esc.owner and previous.user_id != actor.pk else None
+    )
+    _notify(esc, event, [told], "escalation_escalated", reason=reason)
     _audit(esc, "escalated", actor, to_level=target, reason=reason)
     _commit(esc, actor, f"Escalated to level {target}")
     return esc
@@ -894,7 +897,10 @@ def escalation_set_embargo(
     and executive briefs wait in the outbox until the embargo is lifted."""
     esc = _lock(escalation, expected_version)
     _require_status(esc, ACTIVE + (Status.RESOLVED,), "embargoed")
-    if actor.pk not in {esc.raiser_id, esc.owner.user_id if esc.owner else None} and Role.EXECUTIVE not in actor.roles:
+    if (
+        actor.pk not in {esc.raiser_id, esc.owner.user_id if esc.owner else None}
+        and Role.EXECUTIVE not in actor.roles
+    ):
         raise PermissionDenied("Only the raiser, the owner or an executive can embargo or lift an embargo.")
     if esc.embargoed == embargoed:
         raise Conflict(f"{esc.reference} is {'already' if embargoed else 'not'} under embargo.")

@@ -199,17 +199,32 @@ def _render_detail(
     return render(request, template, context, status=status)
 
 
+def _ids(name: str) -> str:
+    """Each action form its own ids: several are on the page at once (Escalate and De-escalate
+    both have a level and a reason), and a label must point at its own control."""
+    return f"id_{name}_%s"
+
+
 def _blank_forms(request, esc: Escalation, actions) -> dict:
     initial = {"version": esc.version}
-    forms = {"comment": CommentForm(), "reason": ReasonForm(initial=initial)}
+    forms = {
+        "comment": CommentForm(auto_id=_ids("comment")),
+        "reason": ReasonForm(initial=initial, auto_id=_ids("reason")),
+    }
     if actions.hand_off:
-        forms["hand_off"] = HandOffForm(initial=initial, candidates=_hand_off_candidates(esc))
+        forms["hand_off"] = HandOffForm(
+            initial=initial, candidates=_hand_off_candidates(esc), auto_id=_ids("hand_off")
+        )
     if actions.escalate_to:
-        forms["escalate"] = EscalateForm(initial=initial, levels=actions.escalate_to)
+        forms["escalate"] = EscalateForm(
+            initial=initial, levels=actions.escalate_to, auto_id=_ids("escalate")
+        )
     if actions.de_escalate_to:
-        forms["de_escalate"] = EscalateForm(initial=initial, levels=actions.de_escalate_to)
+        forms["de_escalate"] = EscalateForm(
+            initial=initial, levels=actions.de_escalate_to, auto_id=_ids("de_escalate")
+        )
     if actions.resolve:
-        forms["resolve"] = ResolveForm(initial=initial, escalation=esc)
+        forms["resolve"] = ResolveForm(initial=initial, escalation=esc, auto_id=_ids("resolve"))
     return forms
 
 
@@ -380,15 +395,15 @@ def escalation_action(request, pk: int, action: str):
 def _bound_form(request, esc: Escalation, action: str):
     """The submitted form again, to show its errors beside its fields."""
     if action == "hand_off":
-        form = HandOffForm(request.POST, candidates=_hand_off_candidates(esc))
+        form = HandOffForm(request.POST, candidates=_hand_off_candidates(esc), auto_id=_ids(action))
     elif action in ("escalate", "de_escalate"):
-        form = EscalateForm(request.POST, levels=esc.levels)
+        form = EscalateForm(request.POST, levels=esc.levels, auto_id=_ids(action))
     elif action == "resolve":
-        form = ResolveForm(request.POST, escalation=esc)
+        form = ResolveForm(request.POST, escalation=esc, auto_id=_ids(action))
     elif action == "comment":
-        form = CommentForm(request.POST)
+        form = CommentForm(request.POST, auto_id=_ids(action))
     else:
-        form = ReasonForm(request.POST)
+        form = ReasonForm(request.POST, auto_id=_ids("reason"))
         action = "reason"
     form.is_valid()
     return action, form

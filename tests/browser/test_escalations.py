@@ -263,12 +263,6 @@ def test_a_raise_without_a_title_shows_the_error_and_saves_nothing(
     assert_clean(page, console_errors, refused=400)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="templates/policies/_field.html renders a field's errors without id='<auto_id>_error', so the "
-    "aria-describedby Django 5.2 puts on the input ('id_title_helptext id_title_error') points at "
-    "nothing: a screen reader announces the help text but not the error.",
-)
 def test_a_field_error_is_announced_with_its_field(page, sign_in, tomas_on_call):
     submit_without_a_title(page, sign_in)
 
@@ -305,13 +299,6 @@ def test_a_stale_acknowledge_is_refused_plainly(page, sign_in, console_errors, r
     assert_clean(second, second_errors, refused=409)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The action forms on the escalation page share Django's default ids: with both Escalate "
-    "and De-escalate shown, there are two id_to_level and two id_reason, and De-escalate's labels "
-    "point at Escalate's controls (apps/escalations/views.py _blank_forms/_bound_form need a "
-    "distinct auto_id or prefix per form).",
-)
 def test_each_action_form_labels_its_own_controls(page, sign_in, console_errors, raised):
     escalation_escalate(
         escalation=raised,
