@@ -13,6 +13,7 @@ urlpatterns = [
     path("contacts/", include("apps.contacts.urls")),
     path("policies/", include("apps.policies.urls")),
     path("escalations/", include("apps.escalations.urls")),
+    path("approvals/", include("apps.approvals.urls")),
     path("admin/", admin.site.urls),
 ]
 

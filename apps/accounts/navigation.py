@@ -24,6 +24,8 @@ class NavItem:
 NAV = [
     NavItem("Home", "home"),
     NavItem("Escalations", "escalations:dashboard"),
+    NavItem("Approvals", "approvals:inbox", Cap.DECIDE_APPROVAL),
+    NavItem("Decision log", "approvals:log", Cap.BROWSE_AUDIT),
     NavItem("Policies", "policies:list"),
     NavItem("People", "contacts:people"),
     NavItem("Teams", "contacts:teams"),

@@ -1,0 +1,196 @@
+"""Reads for the approval pages: the inbox, a request with its chain, the decision log, the
+bottleneck report and briefs, each scoped by the role matrix in SQL."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from apps.accounts.roles import Cap, Role
+from apps.approvals.models import ApprovalDecision, ApprovalRequest, ExecutiveBrief, Outcome, RequestStatus
+from apps.audit.services import record
+from apps.escalations.selectors import visible_escalations
+from apps.escalations.services import person_of
+
+
+def inbox(user) -> tuple[list[ApprovalRequest], list[ApprovalRequest]]:
+    """(mine, others an executive may take): pending, oldest first."""
+    person = person_of(user)
+    pending = (
+        ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
+        .select_related("escalation__service", "escalation__raiser", "approver", "freeze", "brief")
+        .order_by("requested_at", "id")
+    )
+    mine = list(pending.filter(approver=person)) if person else []
+    others: list[ApprovalRequest] = []
+    if Role.EXECUTIVE in user.roles:
+        others = [
+            r for r in pending.exclude(approver=person)[:50] if not person or person.pk not in r.excluded
+        ]
+    return mine, others
+
+
+def _involved(user) -> Q:
+    person = person_of(user)
+    q = Q(requested_by=user) | Q(escalation__raiser=user)
+    if person is not None:
+        q |= Q(approver=person) | Q(on_behalf_of=person)
+    return q
+
+
+def get_request_for_user(user, pk: int) -> ApprovalRequest:
+    """A request the user takes part in, or may oversee (executives, auditors, governance);
+    404 otherwise: a request can reveal a confidential escalation."""
+    qs = ApprovalRequest.objects.select_related(
+        "escalation__service",
+        "escalation__raiser",
+        "escalation__owner",
+        "approver",
+        "on_behalf_of",
+        "freeze",
+        "requested_by",
+    )
+    request = qs.filter(pk=pk).first()
+    if request is None:
+        raise Http404("No such approval request.")
+    oversees = (
+        Role.EXECUTIVE in user.roles or Role.AUDITOR in user.roles or Role.GOVERNANCE_ADMIN in user.roles
+    )
+    involved = ApprovalRequest.objects.filter(_involved(user), pk=pk).exists()
+    if not involved and not oversees:
+        raise Http404("No such approval request.")
+    if (
+        request.escalation_id
+        and not involved
+        and not visible_escalations(user).filter(pk=request.escalation_id).exists()
+    ):
+        raise Http404("No such approval request.")
+    return request
+
+
+def decision_log(user) -> QuerySet[ApprovalDecision]:
+    """Auditors and governance admins: every decision; managers: their own team's."""
+    qs = ApprovalDecision.objects.select_related(
+        "request__escalation__policy", "request__approver", "request__freeze", "decided_by"
+    )
+    if Role.AUDITOR in user.roles or Role.GOVERNANCE_ADMIN in user.roles:
+        return qs
+    person = person_of(user)
+    if person is None or person.team_id is None:
+        return qs.none()
+    team = person.team_id
+    return qs.filter(
+        Q(request__approver__team_id=team)
+        | Q(request__requester_person__team_id=team)
+        | Q(request__escalation__raiser_person__team_id=team)
+    )
+
+
+@dataclass
+class Row:
+    name: str
+    decided: int
+    rerouted: int
+    median_hours: float | None
+    p90_hours: float | None
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1]
+
+
+def _row(name: str, seconds: list[int], rerouted: int) -> Row:
+    hours = sorted(s / 3600 for s in seconds)
+    return Row(
+        name, len(hours), rerouted, statistics.median(hours) if hours else None, _percentile(hours, 0.9)
+    )
+
+
+@dataclass
+class Bottlenecks:
+    since: datetime
+    by_approver: list[Row]
+    by_policy: list[Row]
+    pending_by_age: list[tuple[str, int]]
+    oldest: list[ApprovalRequest]
+
+
+AGE_BUCKETS = [
+    ("under 1 hour", timedelta(hours=1)),
+    ("1–4 hours", timedelta(hours=4)),
+    ("4–24 hours", timedelta(days=1)),
+    ("over a day", None),
+]
+
+
+def bottlenecks(user, *, days: int = 90) -> Bottlenecks:
+    """Median and p90 time to decision per approver (their own time on the request) and per
+    policy (from the first request to the decision), how often each approver was silent, and
+    what is pending by age. Bounded by ``days``: a few columns per decision, in one query."""
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        decision_log(user)
+        .filter(at__gte=since)
+        .values_list(
+            "outcome",
+            "request__approver__full_name",
+            "request__escalation__policy__name",
+            "at",
+            "request__requested_at",
+            "waited_seconds",
+        )
+    )
+    per_approver: dict[str, list[int]] = {}
+    silent: dict[str, int] = {}
+    per_policy: dict[str, list[int]] = {}
+    for outcome, approver, policy, at, requested_at, waited in rows:
+        if outcome in (Outcome.APPROVED, Outcome.REJECTED):
+            per_approver.setdefault(approver, []).append(int((at - requested_at).total_seconds()))
+            per_policy.setdefault(policy or "Change-freeze exceptions", []).append(waited)
+        elif outcome in (Outcome.REROUTED, Outcome.ESCALATED_AROUND):
+            silent[approver] = silent.get(approver, 0) + 1
+    by_approver = sorted(
+        (_row(n, per_approver.get(n, []), silent.get(n, 0)) for n in set(per_approver) | set(silent)),
+        key=lambda r: (-(r.p90_hours or 0), -r.rerouted, r.name),
+    )
+    by_policy = sorted((_row(n, s, 0) for n, s in per_policy.items()), key=lambda r: -(r.p90_hours or 0))
+    now = timezone.now()
+    pending = ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
+    buckets, lower = [], timedelta(0)
+    for label, upper in AGE_BUCKETS:
+        q = pending.filter(requested_at__lte=now - lower)
+        if upper is not None:
+            q = q.filter(requested_at__gt=now - upper)
+        buckets.append((label, q.count()))
+        lower = upper or lower
+    oldest = list(pending.select_related("approver", "escalation").order_by("requested_at")[:10])
+    return Bottlenecks(since, by_approver, by_policy, buckets, oldest)
+
+
+def get_brief_for_user(user, pk: int) -> ExecutiveBrief:
+    """Executives and auditors read any brief of an escalation they may see; managers only
+    approved (sent) ones. Every read is audited: briefs are sensitive."""
+    if not user.has_perm(Cap.READ_BRIEF.perm):
+        raise PermissionDenied("Your role does not read executive briefs.")
+    brief = ExecutiveBrief.objects.select_related("request__approver", "escalation").filter(pk=pk).first()
+    if brief is None or not visible_escalations(user).filter(pk=brief.escalation_id).exists():
+        raise Http404("No such brief.")
+    if not (Role.EXECUTIVE in user.roles or Role.AUDITOR in user.roles) and brief.sent_at is None:
+        raise PermissionDenied("Managers read a brief once it has been approved and sent.")
+    record(
+        action="approvals.brief_read",
+        actor=user,
+        target=brief.request,
+        data={"escalation": brief.escalation.reference, "brief": brief.pk},
+    )
+    return brief

@@ -1,0 +1,72 @@
+"""The decision log table: every column from the row or a select_related neighbour."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.approvals.models import ApprovalDecision
+
+
+class DecisionTable(tables.Table):
+    at = tables.DateTimeColumn(
+        format="Y-m-d H:i", verbose_name="When (UTC)", attrs={"td": {"class": "text-nowrap"}}
+    )
+    subject = tables.Column(empty_values=(), orderable=False, verbose_name="Request")
+    outcome = tables.Column(verbose_name="Outcome")
+    decided_by_name = tables.Column(verbose_name="Decided by", default="escalportal")
+    on_behalf_of_name = tables.Column(verbose_name="On behalf of", default="—")
+    approver = tables.Column(
+        accessor="request__approver__full_name",
+        verbose_name="Asked of",
+        order_by=("request__approver__full_name",),
+    )
+    reason = tables.Column(verbose_name="Reason", default="—", orderable=False)
+    waited = tables.Column(
+        accessor="waited_seconds", verbose_name="Waited", attrs={"td": {"class": "text-end"}}
+    )
+
+    class Meta:
+        model = ApprovalDecision
+        fields = [
+            "at",
+            "subject",
+            "outcome",
+            "decided_by_name",
+            "on_behalf_of_name",
+            "approver",
+            "reason",
+            "waited",
+        ]
+        order_by = ("-at",)
+        attrs = {"class": "table table-sm table-hover align-middle mb-0"}
+        empty_text = "No decision matches these filters."
+        template_name = "policies/_table.html"
+
+    def render_subject(self, record: ApprovalDecision):
+        request = record.request
+        url = reverse("approvals:request", args=[request.pk])
+        if request.escalation_id:
+            return format_html(
+                '<a href="{}">{}</a> <span class="text-body-secondary">→ L{} {}</span>',
+                url,
+                request.escalation.reference,
+                request.level,
+                request.level_name,
+            )
+        return format_html('<a href="{}">Freeze exception: {}</a>', url, request.freeze.name)
+
+    def render_outcome(self, record: ApprovalDecision):
+        css = {"approved": "text-bg-success", "rejected": "text-bg-danger"}.get(
+            record.outcome, "text-bg-secondary"
+        )
+        return format_html('<span class="badge {}">{}</span>', css, record.get_outcome_display())
+
+    def render_waited(self, value):
+        hours, rest = divmod(int(value), 3600)
+        return f"{hours}h {rest // 60:02d}m"
+
+    def order_at(self, queryset, is_descending):
+        prefix = "-" if is_descending else ""
+        return queryset.order_by(f"{prefix}at", f"{prefix}id"), True

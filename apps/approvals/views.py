@@ -1,0 +1,248 @@
+"""Approval pages: the manager's inbox, a request (decide, appeal, go around), the decision
+log, the bottleneck report and the executive brief. Thin: authorise, call one service, render.
+Refusals say why and change nothing (400 bad input, 403 not yours, 409 already decided/stale)."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_tables2 import LazyPaginator, RequestConfig
+
+from apps.accounts.access import authenticated, requires
+from apps.accounts.roles import Cap
+from apps.approvals import selectors, services
+from apps.approvals.filters import DecisionFilter
+from apps.approvals.forms import DecisionForm, ReasonForm
+from apps.approvals.models import ApprovalRequest, BriefReceipt, RequestStatus
+from apps.approvals.tables import DecisionTable
+from apps.audit.services import record
+from apps.escalations.services import Conflict, person_of
+from apps.policies.forms import apply_errors, error_dict
+
+
+@requires(Cap.DECIDE_APPROVAL)
+def inbox(request):
+    mine, others = selectors.inbox(request.user)
+    return render(request, "approvals/inbox.html", {"mine": mine, "others": others, "now": timezone.now()})
+
+
+def _request_context(request, ask: ApprovalRequest, *, form=None, side_form=None, error: str = "") -> dict:
+    brief = getattr(ask, "brief", None) if ask.escalation_id else None
+    user = request.user
+    can_decide = ask.is_pending and not services.may_decide_request(user, ask)
+    raiser = services._raiser_id(ask) == user.pk
+    halfway = ask.requested_at + (ask.due_at - ask.requested_at) / 2
+    return {
+        "ask": ask,
+        "brief": brief,
+        "chain": ask.chain(),
+        "decisions": list(ask.decisions.order_by("at", "id")),
+        "can_decide": can_decide,
+        "form": form or (DecisionForm(initial={"version": ask.version}, brief=brief) if can_decide else None),
+        "can_appeal": raiser
+        and ask.status == RequestStatus.REJECTED
+        and ask.appeal_of_id is None
+        and not ApprovalRequest.objects.filter(appeal_of=ask).exists(),
+        "can_go_around": raiser and ask.is_pending,
+        "around_from": halfway,
+        "side_form": side_form or ReasonForm(initial={"version": ask.version}),
+        "error": error,
+        "now": timezone.now(),
+    }
+
+
+@authenticated
+def request_detail(request, pk: int):
+    ask = selectors.get_request_for_user(request.user, pk)
+    return render(request, "approvals/request.html", _request_context(request, ask))
+
+
+@authenticated
+@require_POST
+def decide(request, pk: int):
+    ask = selectors.get_request_for_user(request.user, pk)
+    brief = getattr(ask, "brief", None) if ask.escalation_id else None
+    form = DecisionForm(request.POST, brief=brief)
+    form.is_valid()
+    approve = request.POST.get("decision") == "approve"
+    try:
+        services.approval_decide(
+            request=ask,
+            actor=request.user,
+            approve=approve,
+            reason=form.cleaned_data.get("reason", ""),
+            brief_edits=form.brief_edits() if approve and brief else None,
+            expected_version=form.cleaned_data.get("version"),
+        )
+    except ValidationError as exc:
+        leftover = apply_errors(form, error_dict(exc))
+        text = " ".join(m for msgs in leftover.values() for m in msgs)
+        return _rerender(request, ask, form=form, error=text or "Nothing was decided: see below.", status=400)
+    except Conflict as exc:
+        return _rerender(request, ask, error=str(exc), status=409)
+    except PermissionDenied as exc:
+        return _rerender(request, ask, error=str(exc), status=403)
+    messages.success(
+        request,
+        "Approved: the executive has the brief."
+        if approve
+        else "Rejected: the raiser has your reason and may appeal once.",
+    )
+    return redirect("approvals:inbox")  # only deciders get here, and they have an inbox
+
+
+def _rerender(request, ask, *, form=None, error: str, status: int):
+    ask = selectors.get_request_for_user(request.user, ask.pk)
+    template = (
+        "approvals/_request_panel.html" if request.headers.get("HX-Request") else "approvals/request.html"
+    )
+    return render(request, template, _request_context(request, ask, form=form, error=error), status=status)
+
+
+def _raiser_action(request, pk: int, action, done: str):
+    ask = selectors.get_request_for_user(request.user, pk)
+    form = ReasonForm(request.POST)
+    form.is_valid()
+    try:
+        result = action(ask, form.cleaned_data.get("reason", ""))
+    except ValidationError as exc:
+        apply_errors(form, error_dict(exc))
+        return render(
+            request,
+            "approvals/request.html",
+            _request_context(request, ask, side_form=form, error="Nothing was done: see below."),
+            status=400,
+        )
+    except Conflict as exc:
+        return _rerender(request, ask, error=str(exc), status=409)
+    messages.success(request, done.format(approver=result.approver.full_name))
+    return redirect("approvals:request", result.pk)
+
+
+@authenticated
+@require_POST
+def appeal(request, pk: int):
+    return _raiser_action(
+        request,
+        pk,
+        lambda ask, reason: services.approval_appeal(request=ask, actor=request.user, reason=reason),
+        "Appealed: {approver} will decide. Appealing is protected.",
+    )
+
+
+@authenticated
+@require_POST
+def escalate_around(request, pk: int):
+    return _raiser_action(
+        request,
+        pk,
+        lambda ask, reason: services.approval_escalate_around(request=ask, actor=request.user, reason=reason),
+        "Gone around: {approver} will decide now.",
+    )
+
+
+@requires(Cap.BROWSE_AUDIT)
+def decision_log(request):
+    log_filter = DecisionFilter(request.GET or None, queryset=selectors.decision_log(request.user))
+    if request.GET.get("export") == "csv":
+        return _export(request, log_filter.qs)
+    table = DecisionTable(log_filter.qs)
+    RequestConfig(request, paginate={"per_page": 50, "paginator_class": LazyPaginator}).configure(table)
+    return render(request, "approvals/log.html", {"filter": log_filter, "table": table})
+
+
+def _export(request, queryset):
+    record(
+        action="approvals.log_exported",
+        actor=request.user,
+        data={"filters": {k: v for k, v in request.GET.items() if k != "export"}},
+    )
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    header = [
+        "at",
+        "request",
+        "kind",
+        "escalation",
+        "level",
+        "policy",
+        "outcome",
+        "decided_by",
+        "on_behalf_of",
+        "asked_of",
+        "reason",
+        "waited_seconds",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for d in queryset.order_by("-at", "-id").iterator(chunk_size=2000):
+            r = d.request
+            yield writer.writerow(
+                [
+                    d.at.isoformat(),
+                    r.pk,
+                    r.kind,
+                    r.escalation.reference if r.escalation_id else "",
+                    r.level or "",
+                    r.escalation.policy.name if r.escalation_id else "",
+                    d.outcome,
+                    d.decided_by_name,
+                    d.on_behalf_of_name,
+                    r.approver.full_name,
+                    d.reason,
+                    d.waited_seconds,
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="decision-log-{timezone.now():%Y%m%d-%H%M}.csv"'
+    return response
+
+
+@requires(Cap.BROWSE_AUDIT)
+def bottlenecks(request):
+    try:
+        days = max(1, min(int(request.GET.get("days", 90)), 3650))
+    except ValueError:
+        days = 90
+    return render(
+        request,
+        "approvals/bottlenecks.html",
+        {"report": selectors.bottlenecks(request.user, days=days), "days": days},
+    )
+
+
+@authenticated
+def brief_detail(request, pk: int):
+    brief = selectors.get_brief_for_user(request.user, pk)
+    person = person_of(request.user)
+    receipt = BriefReceipt.objects.filter(brief=brief, executive=person).first() if person else None
+    return render(
+        request,
+        "approvals/brief.html",
+        {"brief": brief, "receipt": receipt, "receipts": list(brief.receipts.select_related("executive"))},
+    )
+
+
+@authenticated
+@require_POST
+def brief_ack(request, pk: int):
+    brief = selectors.get_brief_for_user(request.user, pk)
+    try:
+        services.brief_acknowledge(brief=brief, actor=request.user)
+    except Conflict as exc:
+        messages.warning(request, str(exc))
+    else:
+        messages.success(request, "Thank you: your acknowledgement is recorded.")
+    return redirect("approvals:brief", brief.pk)
