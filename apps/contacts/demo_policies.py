@@ -110,8 +110,12 @@ def _policies(platform, security, always, office, services, everything, today):
     sec_rotation = Rotation.objects.get(team=security, is_primary=True)
 
     def lvl(order, name, kind, rank, roles, **target):
+        # Anyone who may raise may *ask* for an executive level: the raiser's manager's approval is
+        # the control there, and escalating around a silent chain must stay possible.
+        executive = rank >= 90
         return LevelSpec(order=order, name=name, target_kind=kind, authority_rank=rank,
-                         trigger_roles=[r.value for r in roles], requires_approval=rank >= 90, **target)
+                         trigger_roles=[r.value for r in (RAISERS if executive else roles)],
+                         requires_approval=executive, **target)
 
     return [
         {

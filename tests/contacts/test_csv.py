@@ -188,7 +188,7 @@ def test_an_export_is_an_audit_event_with_every_column(client, auditor, org):
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert list(rows[0]) == csv_io.COLUMNS and len(rows) == Person.objects.count()
     sam = next(r for r in rows if r["email"] == "sam.patel@example.com")
-    assert sam["team"] == "customer-success" and sam["manager_email"] == "sofia.rossi@example.com"
+    assert sam["team"] == "platform-ops" and sam["manager_email"] == "grace.lindqvist@example.com"
     assert sam["contact_methods"].startswith("email:sam.patel@example.com;phone:+44")
     event = AuditEvent.objects.get(action="contacts.exported")
     assert event.actor_username == "auditor" and event.data == {"rows": len(rows), "scope": "all"}

@@ -33,7 +33,7 @@ PEOPLE = [
     (None, "Aisha Bello", "Site Reliability Engineer", "platform-ops", "grace.lindqvist", 30, [Role.RESPONDER]),
     (None, "Ken Watanabe", "Security Operations Lead", "security", "marcus.reid", 50, [Role.MANAGER, Role.RESPONDER]),
     (None, "Sofia Rossi", "Head of Customer Success", "customer-success", "priya.natarajan", 60, [Role.MANAGER]),
-    ("staff", "Sam Patel", "Customer Success Specialist", "customer-success", "sofia.rossi", 10, [Role.STAFF]),
+    ("staff", "Sam Patel", "Support Specialist, Platform", "platform-ops", "grace.lindqvist", 10, [Role.STAFF]),
     ("hr", "Hannah Schmidt", "HR & Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
     (None, "Omar Haddad", "Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
     ("auditor", "Ingrid Novak", "Internal Auditor", "governance", "priya.natarajan", 40, [Role.AUDITOR]),
