@@ -87,6 +87,8 @@ class Notification(models.Model):
             return f"sent by {Channel(self.sent_via_channel).label} to {self.sent_via_address}"
         if self.status == self.Status.FAILED:
             return f"failed: {self.last_error}"
+        if self.status == self.Status.HELD:
+            return "held until the embargo is lifted"
         if self.method is None:
             return "pending"
         channel, address = self.method
