@@ -139,7 +139,7 @@ class Outcome(models.TextChoices):
     REROUTED = "rerouted", "No decision in time: re-routed"
     ESCALATED_AROUND = "escalated_around", "Escalated around by the raiser"
     APPEALED = "appealed", "Rejection appealed"
-    UNANSWERED = "unanswered", "Nobody left to ask: sent without approval"
+    UNANSWERED = "unanswered", "Nobody able to decide could be reached"
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 

@@ -5,6 +5,8 @@ not decide: the requester, anyone named in the escalation (its owners, past and 
 the executive the level would reach), anyone who already decided on it, and anyone without the
 authority (the decide capability) or a way to be told. When the line runs out, the policy
 owner's line, then the executives, most senior first: a request always has someone to go to.
+When everyone has been asked and stayed silent, a new round starts: a request is never left
+with nobody, and silence never lets an executive hear of an escalation without an approval.
 """
 
 from __future__ import annotations
@@ -47,16 +49,14 @@ def first_approver(
 ) -> Person | None:
     line = requester.management_chain() if requester else []
     owner_line = [fallback_owner, *fallback_owner.management_chain()] if fallback_owner else []
-    executives = Person.objects.filter(
-        user__groups__name=Role.EXECUTIVE.value, user__is_active=True
-    ).order_by("-authority_rank", "full_name")
-    return first_eligible([*line, *owner_line, *executives], excluded)
+    return first_eligible([*line, *owner_line, *_executives()], excluded)
 
 
 def next_approver(
     chain_start: Person, asked: set[int], excluded: set[int], at: datetime, *, skip_backup: bool = False
 ) -> tuple[Person, str] | None:
-    """After ``chain_start`` (the first approver) was silent: their backup, then up their line."""
+    """After ``chain_start`` (the first approver) was silent: their backup, then up their line,
+    then the other executives; when everyone has been asked, a new round from the start."""
     blocked = excluded | asked
     if not skip_backup:
         backup = backup_for(chain_start, at)
@@ -67,4 +67,16 @@ def next_approver(
         if boss.pk not in blocked and may_decide(boss):
             return boss, f"manager of {previous.full_name}"
         previous = boss
-    return None
+    executive = first_eligible(_executives(), blocked)
+    if executive is not None:
+        return executive, "next available executive"
+    # Everyone able to decide was asked and stayed silent: a new round, from the start. The
+    # request never sits with nobody, and silence never lets an executive hear of it unapproved.
+    again = first_eligible([chain_start, *chain_start.management_chain(), *_executives()], excluded)
+    return (again, "asked again: nobody decided in the first round") if again is not None else None
+
+
+def _executives():
+    return Person.objects.filter(user__groups__name=Role.EXECUTIVE.value, user__is_active=True).order_by(
+        "-authority_rank", "full_name"
+    )

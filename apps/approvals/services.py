@@ -293,11 +293,7 @@ def _send_brief(request: ApprovalRequest, actor) -> list[Person]:
     brief.sent_at = now
     brief._history_user, brief._change_reason = actor, "Sent"
     brief.save(update_fields=["sent_at"])
-    approved_by = (
-        f"approved by {actor.get_full_name() or actor.get_username()}"
-        if actor
-        else "sent without approval because nobody able to decide did so in time"
-    )
+    approved_by = f"approved by {actor.get_full_name() or actor.get_username()}"
     key = _tell(
         request,
         executives,
@@ -411,7 +407,7 @@ def _decide_escalation(
 def _reroute(
     request: ApprovalRequest, actor, outcome: str, *, skip_backup: bool, reason: str
 ) -> ApprovalRequest | None:
-    """Move a pending request on to the next person; None when nobody is left."""
+    """Move a pending request on to the next person; None only when nobody at all can decide."""
     chain = request.chain()
     start = chain[0].approver
     asked = {r.approver_id for r in chain}
@@ -450,8 +446,8 @@ def _reroute(
 
 
 def approval_timed_out(*, request_id: int) -> None:
-    """The deadline passed without a decision: the backup, then up the line; nobody left, and
-    the level is told anyway (a silent approver can never bury an escalation)."""
+    """The deadline passed without a decision: the backup, then up the line, then the other
+    executives, then a new round: a silent approver can never bury an escalation."""
     request = ApprovalRequest.objects.filter(pk=request_id, status=RequestStatus.PENDING).first()
     if request is None:
         return
@@ -484,16 +480,19 @@ def _after_reroute(old: ApprovalRequest, new: ApprovalRequest | None, actor, why
                 request=new.pk,
             )
         return
+    # Nobody at all can decide (everyone able to is named in the escalation): it stays where it
+    # is, the raiser and the policy owner are told, and nothing reaches an executive unapproved.
     _audit(old, "unanswered", actor, reason=why)
     if old.escalation_id:
-        esc_services.escalation_reach_approved_level(
-            escalation=old.escalation,
+        esc = old.escalation
+        esc_services.escalation_approval_refused(
+            escalation=esc,
             level_order=old.level,
             actor=actor,
-            note=f"{why}, and nobody further up can decide: level {old.level} ({old.level_name}) is told anyway, "
-            "so the concern is heard.",
+            note=f"{why}, and nobody else able to approve can be reached: it stays at level {esc.current_level}. "
+            f"{esc.policy.owner.full_name} (policy owner) has been told.",
         )
-        _send_brief(old, actor)
+        _tell(old, [esc.raiser_person, esc.policy.owner], "approval_unanswered", "unanswered")
 
 
 @transaction.atomic

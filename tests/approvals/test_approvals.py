@@ -174,17 +174,36 @@ def test_a_silent_approver_is_rerouted_to_their_backup_then_their_manager(org):
     assert ApprovalDecision.objects.get(request=to_manager).on_behalf_of_name == "Lee Lead"
 
 
-def test_when_nobody_is_left_to_ask_the_level_is_told_anyway(org):
+def test_silence_all_the_way_up_starts_a_new_round_and_never_tells_the_executive(org):
+    esc = to_level_two(org)
+    ask_for_the_cto(org, esc)
+    asked = []
+    for _ in range(6):
+        pending = ApprovalRequest.objects.get(escalation=esc, status=RequestStatus.PENDING)
+        asked.append((pending.approver.full_name, pending.route))
+        fire_due(pending)
+    assert asked[:4] == [
+        ("Lee Lead", "manager"),
+        ("Deb Deputy", "backup of Lee Lead"),
+        ("Dana Director", "manager of Lee Lead"),
+        ("Lee Lead", "asked again: nobody decided in the first round"),
+    ]
+    esc.refresh_from_db()
+    assert esc.status == Status.AWAITING_APPROVAL and not cto_told(org)  # the CTO is named: never an approver
+    assert ApprovalRequest.objects.filter(escalation=esc, status=RequestStatus.PENDING).count() == 1
+
+
+def test_when_nobody_at_all_can_decide_it_stays_put_and_the_owner_of_the_policy_is_told(org):
+    from apps.accounts.models import User
+
     esc = to_level_two(org)
     ask = ask_for_the_cto(org, esc)
-    while pending := ApprovalRequest.objects.filter(escalation=esc, status=RequestStatus.PENDING).first():
-        fire_due(pending)
+    User.objects.filter(username__in=["deputy", "director", "lead"]).update(is_active=False)
+    fire_due(ask)
     esc.refresh_from_db()
-    assert esc.current_level == 3 and cto_told(org)
-    note = Notification.objects.get(template="executive_brief")
-    assert "sent without approval because nobody able to decide did so in time" in note.body
-    assert ApprovalRequest.objects.filter(escalation=esc).exclude(status=RequestStatus.EXPIRED).count() == 0
-    assert ask.chain()[0] == ask
+    assert esc.status == Status.OPEN and esc.current_level == 2 and not cto_told(org)
+    assert Notification.objects.filter(template="approval_unanswered").exists()
+    assert ApprovalDecision.objects.get(request=ask).outcome == Outcome.REROUTED
 
 
 def test_the_raiser_may_appeal_a_rejection_once_to_the_approvers_manager(org):
