@@ -27,7 +27,7 @@ class DecisionForm(BootstrapMixin, forms.Form):
         help_text="Required to reject: the raiser reads it and may appeal.",
     )
     what_is_happening = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    who_is_affected = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    who_is_affected = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     what_is_being_done = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     what_is_asked = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     next_update = forms.CharField(required=False)

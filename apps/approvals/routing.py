@@ -52,6 +52,11 @@ def first_approver(
     return first_eligible([*line, *owner_line, *_executives()], excluded)
 
 
+def appeal_hearer(rejecter: Person, excluded: set[int]) -> Person | None:
+    """Who hears an appeal against ``rejecter``: up their line, then the other executives."""
+    return first_eligible([*rejecter.management_chain(), *_executives()], excluded | {rejecter.pk})
+
+
 def next_approver(
     chain_start: Person, asked: set[int], excluded: set[int], at: datetime, *, skip_backup: bool = False
 ) -> tuple[Person, str] | None:

@@ -311,6 +311,7 @@ def _send_brief(request: ApprovalRequest, actor) -> list[Person]:
         event_key=key,
         message=f"Executive brief sent to {', '.join(p.full_name for p in executives) or 'nobody'}{held}.",
         request=request.pk,
+        brief=brief.pk,
     )
     return executives
 
@@ -541,7 +542,7 @@ def approval_appeal(*, request: ApprovalRequest, actor, reason: str) -> Approval
         )
     rejecter = request.approver
     excluded = set(request.excluded) | {rejecter.pk}
-    person = routing.first_eligible(rejecter.management_chain(), excluded)
+    person = routing.appeal_hearer(rejecter, excluded)
     if person is None:
         raise Conflict(f"Nobody above {rejecter.full_name} can hear an appeal.")
     esc = request.escalation
@@ -551,7 +552,7 @@ def approval_appeal(*, request: ApprovalRequest, actor, reason: str) -> Approval
         escalation=esc,
         level=level,
         approver=person,
-        route=f"appeal to the manager of {rejecter.full_name}",
+        route=f"appeal against {rejecter.full_name}'s rejection",
         due_at=timezone.now() + _level_timeout(level),
         requested_by=actor,
         excluded=excluded,

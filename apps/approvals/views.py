@@ -16,7 +16,7 @@ from django_tables2 import LazyPaginator, RequestConfig
 
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
-from apps.approvals import selectors, services
+from apps.approvals import routing, selectors, services
 from apps.approvals.filters import DecisionFilter
 from apps.approvals.forms import DecisionForm, ReasonForm
 from apps.approvals.models import ApprovalRequest, BriefReceipt, RequestStatus
@@ -32,23 +32,39 @@ def inbox(request):
     return render(request, "approvals/inbox.html", {"mine": mine, "others": others, "now": timezone.now()})
 
 
+def _asked_because(ask: ApprovalRequest) -> str:
+    """Why the level was asked for: the words of whoever escalated, from the timeline."""
+    if not ask.escalation_id:
+        return ""
+    event = ask.escalation.timeline.filter(kind="escalated", level=ask.level).order_by("-at", "-id").first()
+    return event.data.get("reason", "") if event else ""
+
+
 def _request_context(request, ask: ApprovalRequest, *, form=None, side_form=None, error: str = "") -> dict:
     brief = getattr(ask, "brief", None) if ask.escalation_id else None
     user = request.user
     can_decide = ask.is_pending and not services.may_decide_request(user, ask)
     raiser = services._raiser_id(ask) == user.pk
     halfway = ask.requested_at + (ask.due_at - ask.requested_at) / 2
+    appealable = (
+        raiser
+        and ask.status == RequestStatus.REJECTED
+        and ask.appeal_of_id is None
+        and not ApprovalRequest.objects.filter(appeal_of=ask).exists()
+    )
+    # Offer an appeal only when someone could hear it (the service would refuse otherwise).
+    appeal_to = routing.appeal_hearer(ask.approver, set(ask.excluded)) if appealable else None
     return {
         "ask": ask,
         "brief": brief,
         "chain": ask.chain(),
         "decisions": list(ask.decisions.order_by("at", "id")),
+        "asked_because": _asked_because(ask),
         "can_decide": can_decide,
         "form": form or (DecisionForm(initial={"version": ask.version}, brief=brief) if can_decide else None),
-        "can_appeal": raiser
-        and ask.status == RequestStatus.REJECTED
-        and ask.appeal_of_id is None
-        and not ApprovalRequest.objects.filter(appeal_of=ask).exists(),
+        "can_appeal": appeal_to is not None,
+        "appeal_to": appeal_to,
+        "no_appeal_possible": appealable and appeal_to is None,
         "can_go_around": raiser and ask.is_pending,
         "around_from": halfway,
         "side_form": side_form or ReasonForm(initial={"version": ask.version}),
@@ -83,7 +99,7 @@ def decide(request, pk: int):
     except ValidationError as exc:
         leftover = apply_errors(form, error_dict(exc))
         text = " ".join(m for msgs in leftover.values() for m in msgs)
-        return _rerender(request, ask, form=form, error=text or "Nothing was decided: see below.", status=400)
+        return _rerender(request, ask, form=form, error=text, status=400)  # field errors show beside fields
     except Conflict as exc:
         return _rerender(request, ask, error=str(exc), status=409)
     except PermissionDenied as exc:
@@ -228,11 +244,15 @@ def brief_detail(request, pk: int):
     brief = selectors.get_brief_for_user(request.user, pk)
     person = person_of(request.user)
     receipt = BriefReceipt.objects.filter(brief=brief, executive=person).first() if person else None
-    return render(
-        request,
-        "approvals/brief.html",
-        {"brief": brief, "receipt": receipt, "receipts": list(brief.receipts.select_related("executive"))},
-    )
+    # Who approved, from the decision log: an executive may have decided for the asked manager.
+    approval = brief.request.decisions.filter(outcome="approved").first()
+    context = {
+        "brief": brief,
+        "receipt": receipt,
+        "approval": approval,
+        "receipts": list(brief.receipts.select_related("executive")),
+    }
+    return render(request, "approvals/brief.html", context)
 
 
 @authenticated

@@ -168,6 +168,15 @@ def _notify(
         )
 
 
+def manager_to_tell(person: Person | None) -> Person | None:
+    """The owner's manager, for breaches and dead ends; never an executive: executives hear of
+    an escalation only through an approved request (DESIGN.md), so the alert stops below them."""
+    manager = person.manager if person else None
+    if manager is None or (manager.user is not None and Role.EXECUTIVE in manager.user.roles):
+        return None
+    return manager
+
+
 def grant_participant(esc: Escalation, person_or_user) -> None:
     """Let someone taking part see the escalation, confidential or not (guardian row)."""
     user = (
@@ -315,7 +324,7 @@ def _top_of_chain(esc: Escalation, now: datetime, why: str = "") -> None:
     """Nobody above can be reached: say so and tell the policy owner and the owner's manager,
     rather than leave the escalation silently where it is."""
     policy_owner = esc.policy.owner
-    manager = esc.owner.manager if esc.owner else None
+    manager = manager_to_tell(esc.owner)
     deadlines_cancel_for(subject=esc, kind=ACK_DUE)
     esc.ack_due_at = None
     _refresh_next_due(esc)
@@ -603,8 +612,12 @@ def escalation_escalate(
         esc,
         Kind.ESCALATED,
         actor,
-        f"Escalated from level {esc.current_level} to level {target} "
-        f"({level['name']}) by {actor.get_full_name() or actor.get_username()}: {reason}",
+        (
+            f"Asked for level {target} ({level['name']}), which needs a manager's approval first"
+            if level["requires_approval"]
+            else f"Escalated from level {esc.current_level} to level {target} ({level['name']})"
+        )
+        + f" by {actor.get_full_name() or actor.get_username()}: {reason}",
         level=target,
         reason=reason,
     )
@@ -1007,7 +1020,7 @@ def clock_resolve_breached(*, escalation_id: int, payload: dict) -> None:
         return
     esc.resolve_breached_at = timezone.now()
     _refresh_next_due(esc)
-    manager = esc.owner.manager if esc.owner else None
+    manager = manager_to_tell(esc.owner)
     told = f"; {manager.full_name} (the owner's manager) has been told" if manager else ""
     event = _event(
         esc, Kind.RESOLVE_BREACHED, None, f"Not resolved by {esc.resolve_due_at:%a %d %b %H:%M} UTC{told}."

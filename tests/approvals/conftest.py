@@ -19,6 +19,10 @@ MONDAY_0900 = datetime(2025, 11, 24, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def org(db):
+    return build_org()
+
+
+def build_org():
     """The world of the escalation tests, with a proper management line above the raiser:
     raiser -> team lead (manager) -> director (manager, backed up by a deputy) -> CTO."""
     world = build_world()

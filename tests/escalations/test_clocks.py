@@ -266,3 +266,19 @@ def test_an_acknowledged_escalation_ignores_a_late_acknowledge_clock(db):
     services.clock_acknowledge_missed(escalation_id=esc.pk, payload=deadline.payload)  # a copy arriving late
     esc.refresh_from_db()
     assert esc.status == Status.ACKNOWLEDGED and not esc.timeline.filter(kind=Kind.ACK_MISSED).exists()
+
+
+def test_a_breach_never_alerts_an_executive_manager_directly(db):
+    """The engineering manager's manager is the CTO: breach alerts stop below executives, who
+    hear of an escalation only through an approved request."""
+    world = build_world(ack=timedelta(minutes=15), resolve=timedelta(hours=2))
+    with at(FRIDAY_1755):
+        esc = raise_one(world)
+        services.escalation_escalate(escalation=esc, actor=world.raiser, reason="Level 1 is not answering.")
+        services.escalation_acknowledge(escalation=esc, actor=world.eng_manager)
+    fire(esc, services.RESOLVE_DUE)
+    cto = world.person(world.cto)
+    assert not Notification.objects.filter(recipient_key=f"person:{cto.pk}").exists()
+    assert Notification.objects.filter(
+        template="escalation_resolve_breached", recipient_key=f"person:{world.person(world.eng_manager).pk}"
+    ).exists()

@@ -27,7 +27,7 @@ PEOPLE = [
     ("executive", "Eleanor Vance", "Chief Executive Officer", "executive", None, 100, [Role.EXECUTIVE]),
     (None, "Marcus Reid", "Chief Technology Officer", "executive", "eleanor.vance", 90, [Role.EXECUTIVE]),
     (None, "Priya Natarajan", "Chief Operating Officer", "executive", "eleanor.vance", 90, [Role.EXECUTIVE]),
-    (None, "Daniel Okafor", "Director of Platform Operations", "platform-ops", "marcus.reid", 70, [Role.MANAGER]),
+    ("director", "Daniel Okafor", "Director of Platform Operations", "platform-ops", "marcus.reid", 70, [Role.MANAGER]),
     ("manager", "Grace Lindqvist", "Engineering Manager, Platform", "platform-ops", "daniel.okafor", 50, [Role.MANAGER, Role.RESPONDER]),
     ("responder", "Tomás Herrera", "Site Reliability Engineer", "platform-ops", "grace.lindqvist", 30, [Role.RESPONDER]),
     (None, "Aisha Bello", "Site Reliability Engineer", "platform-ops", "grace.lindqvist", 30, [Role.RESPONDER]),
