@@ -49,3 +49,12 @@ class DecisionForm(BootstrapMixin, forms.Form):
 class ReasonForm(BootstrapMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Why")
+
+
+class FreezeExceptionForm(BootstrapMixin, forms.Form):
+    change_summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        label="The change",
+        help_text="What you need to change during the freeze, why it cannot wait, its risk and how you would roll it back.",
+    )

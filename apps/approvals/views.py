@@ -18,7 +18,7 @@ from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
 from apps.approvals import routing, selectors, services
 from apps.approvals.filters import DecisionFilter
-from apps.approvals.forms import DecisionForm, ReasonForm
+from apps.approvals.forms import DecisionForm, FreezeExceptionForm, ReasonForm
 from apps.approvals.models import ApprovalRequest, BriefReceipt, RequestStatus
 from apps.approvals.tables import DecisionTable
 from apps.audit.services import record
@@ -266,3 +266,32 @@ def brief_ack(request, pk: int):
     else:
         messages.success(request, "Thank you: your acknowledgement is recorded.")
     return redirect("approvals:brief", brief.pk)
+
+
+@requires(Cap.RAISE_ESCALATION)
+def freeze_exception(request, freeze_pk: int):
+    """Ask for a change during a freeze: the same approval engine, routed to your manager."""
+    from django.shortcuts import get_object_or_404
+
+    from apps.policies.models import ChangeFreeze
+
+    freeze = get_object_or_404(ChangeFreeze, pk=freeze_pk, ends_at__gt=timezone.now())
+    form = FreezeExceptionForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            ask = services.freeze_exception_request(
+                freeze=freeze, actor=request.user, change_summary=form.cleaned_data["change_summary"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, error_dict(exc))
+            status = 400
+        except Conflict as exc:
+            form.add_error(None, str(exc))
+            status = 409
+        else:
+            messages.success(
+                request, f"Asked: {ask.approver.full_name} decides by {ask.due_at:%a %d %b %H:%M} UTC."
+            )
+            return redirect("approvals:request", ask.pk)
+    return render(request, "approvals/freeze_exception.html", {"form": form, "freeze": freeze}, status=status)

@@ -571,6 +571,7 @@ def freeze_list(request):
         "sections": _periods(ChangeFreeze, timezone.now(), "change freeze"),
         "can_edit": _can_edit(request),
         "kind": "freeze",
+        "now": timezone.now(),
     }
     return render(request, "policies/freezes.html", context)
 

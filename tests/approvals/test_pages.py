@@ -258,3 +258,33 @@ def test_the_decision_log_costs_the_same_queries_as_it_grows(client, org):
     for _ in range(12):
         one_rejection()
     assert queries() == few
+
+
+def test_asking_for_a_change_freeze_exception_from_the_freezes_page(client, org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.policies.models import ChangeFreeze
+
+    freeze = ChangeFreeze.objects.create(
+        name="Year-end freeze",
+        reason="Financial close",
+        starts_at=timezone.now() - timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=3),
+    )
+    client.force_login(org.raiser)
+    assert "Ask for an exception" in client.get(reverse("policies:freezes")).content.decode()
+    url = reverse("approvals:freeze_exception", args=[freeze.pk])
+    response = client.post(url, {"change_summary": "too short"})
+    assert response.status_code == 400 and "at least 20 characters" in response.content.decode()
+    assert not ApprovalRequest.objects.exists()
+    response = client.post(
+        url, {"change_summary": "Patch the TLS library on the gateway; rollback is one click."}
+    )
+    ask = ApprovalRequest.objects.get()
+    assert response.status_code == 302 and ask.approver == org.person(org.lead) and ask.freeze == freeze
+    client.force_login(org.lead)
+    assert (
+        "Change-freeze exception: Year-end freeze" in client.get(reverse("approvals:inbox")).content.decode()
+    )
