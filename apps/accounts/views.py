@@ -36,8 +36,28 @@ def home(request):
         "recent_audit": recent_events(limit=8) if user.has_perm(Cap.BROWSE_AUDIT.perm) else None,
         "sweep": sweep_health() if user.has_perm(Cap.BROWSE_AUDIT.perm) else None,
         "governance": _governance_dashboard(user),
+        "work": _my_work(user),
     }
     return render(request, "accounts/home.html", context)
+
+
+def _my_work(user) -> dict:
+    """What waits on this person: escalations they own or raised, approvals to decide. Imported
+    here for the same reason as the governance dashboard (accounts is the bottom layer)."""
+    from apps.approvals.models import ApprovalRequest
+    from apps.escalations.models import ACTIVE
+    from apps.escalations.selectors import visible_escalations
+    from apps.escalations.services import person_of
+
+    person = person_of(user)
+    active = visible_escalations(user).filter(status__in=ACTIVE)
+    return {
+        "owned": active.filter(owner=person).count() if person else 0,
+        "raised": active.filter(raiser=user).count(),
+        "approvals": ApprovalRequest.objects.filter(approver=person, status="pending").count() if person else 0,
+        "can_decide": user.has_perm(Cap.DECIDE_APPROVAL.perm),
+        "can_raise": user.has_perm(Cap.RAISE_ESCALATION.perm),
+    }
 
 
 def _governance_dashboard(user):
