@@ -458,7 +458,7 @@ def escalation_raise(
         Kind.RAISED,
         actor,
         f"Raised by {actor.get_full_name() or actor.get_username()} under “{policy.name}” "
-        f"(policy version {version}); {esc.get_severity_display()}, {esc.get_customer_tier_display()} customers.",
+        f"(policy version {frozen['policy']['version']}); {esc.get_severity_display()}, {esc.get_customer_tier_display()} customers.",
         level=1,
         policy_version=version,
     )
