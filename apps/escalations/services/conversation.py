@@ -1,0 +1,134 @@
+"""Comments, stakeholder updates, notes written by other apps, and the embargo."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.roles import Role
+from apps.audit.services import record
+from apps.contacts.models import Person
+from apps.escalations import chain as ch
+from apps.escalations.models import (
+    ACTIVE,
+    Escalation,
+    HandOff,
+    Status,
+    TimelineEvent,
+)
+from apps.escalations.services.common import (
+    MIN_REASON,
+    SUBJECT_TYPE,
+    UPDATE_DUE,
+    Conflict,
+    _audit,
+    _commit,
+    _event,
+    _lock,
+    _notify,
+    _require_owner,
+    _require_status,
+    _schedule,
+    _text,
+)
+from apps.notifications.services import notifications_release
+from apps.policies.content import check_outgoing
+
+Kind = TimelineEvent.Kind
+
+
+# --- conversation ---------------------------------------------------------------------------------
+
+
+def stakeholders(esc: Escalation) -> list[Person]:
+    """Who hears the updates: the raiser and everyone who has owned it."""
+    owner_ids = set(
+        TimelineEvent.objects.filter(escalation=esc, kind=Kind.LEVEL_REACHED).values_list(
+            "data__owner", flat=True
+        )
+    )
+    owner_ids |= set(HandOff.objects.filter(escalation=esc).values_list("to_person", flat=True))
+    people = list(Person.objects.filter(pk__in={i for i in owner_ids if i}))
+    return [p for p in [esc.raiser_person, *people] if p is not None]
+
+
+@transaction.atomic
+def escalation_comment(
+    *, escalation: Escalation, actor, text: str, stakeholder_update: bool = False
+) -> TimelineEvent:
+    """A comment on the timeline; a stakeholder update (the owner's) goes to everyone involved
+    and restarts the update clock. Not a state change: no version step."""
+    esc = _lock(escalation)
+    _require_status(esc, ACTIVE + (Status.RESOLVED,), "commented on")
+    text = _text(text, "text", "The comment", 2)
+    if stakeholder_update:
+        _require_owner(esc, actor, "post stakeholder updates on")
+        check_outgoing({"The update": text}, field="text")
+        event = _event(esc, Kind.UPDATE, actor, text, held=esc.embargoed)
+        others = [p for p in stakeholders(esc) if p.user_id != actor.pk]
+        _notify(esc, event, others, "escalation_update", hold=esc.embargoed, text=text)
+        now = timezone.now()
+        esc.last_update_at = now
+        esc._history_user, esc._change_reason = actor, "Stakeholder update posted"
+        esc.save(update_fields=["last_update_at", "updated_at"])
+        if esc.status in ACTIVE:
+            _schedule(esc, UPDATE_DUE, now + ch.update_cadence(esc.severity))
+    else:
+        event = _event(esc, Kind.COMMENT, actor, text)
+    record(
+        action="escalations.update_posted" if stakeholder_update else "escalations.commented",
+        actor=actor,
+        target=esc,
+        data={"event": event.pk, "length": len(text)},
+    )
+    return event
+
+
+def escalation_note(
+    *, escalation: Escalation, kind: str, actor, message: str, event_key: str = "", **data
+) -> TimelineEvent:
+    """A timeline entry written by another app about this escalation (no state change)."""
+    return (
+        _event(escalation, kind, actor, message, event_key=event_key, **data)
+        if event_key
+        else _event(escalation, kind, actor, message, **data)
+    )
+
+
+@transaction.atomic
+def escalation_set_embargo(
+    *, escalation: Escalation, actor, embargoed: bool, reason: str, expected_version: int | None = None
+) -> Escalation:
+    """Hold (or release) every message that leaves the people working on it: stakeholder updates
+    and executive briefs wait in the outbox until the embargo is lifted."""
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, ACTIVE + (Status.RESOLVED,), "embargoed")
+    if (
+        actor.pk not in {esc.raiser_id, esc.owner.user_id if esc.owner else None}
+        and Role.EXECUTIVE not in actor.roles
+    ):
+        raise PermissionDenied("Only the raiser, the owner or an executive can embargo or lift an embargo.")
+    if esc.embargoed == embargoed:
+        raise Conflict(f"{esc.reference} is {'already' if embargoed else 'not'} under embargo.")
+    reason = _text(reason, "reason", "The reason", MIN_REASON)
+    esc.embargoed = embargoed
+    _event(
+        esc,
+        Kind.EMBARGO,
+        actor,
+        (
+            f"Embargo set: messages to stakeholders and executives are held. {reason}"
+            if embargoed
+            else f"Embargo lifted: held messages are sent now. {reason}"
+        ),
+    )
+    if not embargoed:
+        released = notifications_release(subject_type=SUBJECT_TYPE, subject_id=str(esc.pk))
+        if released:
+            _event(
+                esc, Kind.EMBARGO, None, f"{released} held message{'s' if released != 1 else ''} released."
+            )
+    _audit(esc, "embargo_set" if embargoed else "embargo_lifted", actor, reason=reason)
+    _commit(esc, actor, "Embargo set" if embargoed else "Embargo lifted")
+    return esc

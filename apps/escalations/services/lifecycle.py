@@ -1,0 +1,496 @@
+"""The verbs of the lifecycle: raise; the owner's acknowledge, hand off, escalate, de-escalate
+and resolve; the raiser's close, reopen and withdraw."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.accounts.roles import Cap, Role
+from apps.contacts.models import Person
+from apps.escalations import chain as ch
+from apps.escalations.gate import approval_gate
+from apps.escalations.models import (
+    ACTIVE,
+    Criticality,
+    Escalation,
+    HandOff,
+    ReferenceCounter,
+    Status,
+    TimelineEvent,
+)
+from apps.escalations.services.common import (
+    ACK_DUE,
+    ALL_CLOCKS,
+    AUTO_CLOSE,
+    MIN_REASON,
+    MIN_SUMMARY,
+    REQUIRED_TEXT,
+    RESOLVE_DUE,
+    UPDATE_DUE,
+    _audit,
+    _commit,
+    _deferral_note,
+    _event,
+    _lock,
+    _notify,
+    _refresh_next_due,
+    _require_owner,
+    _require_raiser,
+    _require_status,
+    _schedule,
+    _text,
+    grant_participant,
+    person_of,
+)
+from apps.escalations.services.routing import (
+    _assign,
+    _enter_level,
+)
+from apps.policies.models import CustomerTier, Service, Severity
+from apps.policies.selectors import policy_for
+from apps.timers.services import deadlines_cancel_for
+
+Kind = TimelineEvent.Kind
+
+
+# --- raise ----------------------------------------------------------------------------------------
+
+
+def _next_reference(year: int) -> str:
+    counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"ESC-{year}-{counter.last:05d}"
+
+
+def raise_errors(
+    *,
+    service: Service | None,
+    category: str,
+    severity: str,
+    customer_tier: str,
+    fields: dict,
+    extra: dict,
+    policy=None,
+) -> dict[str, list[str]]:
+    """Every problem with a raise at once, keyed by field (the form shows them all together)."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if service is None:
+        add("service", "Choose the service at risk.")
+    if severity not in Severity.values:
+        add("severity", f"Choose a severity ({', '.join(Severity.values)}).")
+    if customer_tier not in CustomerTier.values:
+        add("customer_tier", f"Choose a customer tier ({', '.join(CustomerTier.values)}).")
+    if fields.get("criticality") not in Criticality.values:
+        add("criticality", "Say how critical the affected workload is.")
+    for name, label in REQUIRED_TEXT.items():
+        if not str(fields.get(name) or "").strip():
+            add(name, f"{label} is required: every escalation says it.")
+    if not fields.get("impact_expected_at"):
+        add("impact_expected_at", "Say when the impact is expected (or when it began).")
+    detected = fields.get("detected_at")
+    if detected and detected > timezone.now() + timedelta(minutes=5):
+        add("detected_at", "Detection cannot be in the future.")
+    if service is not None and policy is None:
+        add(
+            "category",
+            f"No active escalation policy covers {service.name} for this category of risk. "
+            "Choose another category, or ask a governance admin to add one.",
+        )
+    for spec in (policy.extra_required_fields if policy else []) or []:
+        if not str(extra.get(spec["name"]) or "").strip():
+            add(
+                f"extra_{spec['name']}",
+                f"{spec.get('label') or spec['name']} is required by the policy “{policy.name}”.",
+            )
+    return errors
+
+
+@transaction.atomic
+def escalation_raise(
+    *,
+    actor,
+    service: Service | None,
+    category: str,
+    severity: str,
+    customer_tier: str | None = None,
+    fields: dict,
+    extra: dict | None = None,
+    confidential: bool = False,
+) -> Escalation:
+    """Raise an escalation under the policy covering the service and category: freeze that
+    policy's version, route to level 1 (skipping levels nobody can reach now), start the
+    acknowledge, resolve and stakeholder-update clocks."""
+    if not actor.has_perm(Cap.RAISE_ESCALATION.perm):
+        raise PermissionDenied("Your role does not allow raising escalations.")
+    extra = {k: str(v).strip() for k, v in (extra or {}).items()}
+    customer_tier = customer_tier or (service.customer_tier if service else "")
+    policy = policy_for(service, category) if service is not None else None
+    errors = raise_errors(
+        service=service,
+        category=category,
+        severity=severity,
+        customer_tier=customer_tier,
+        fields=fields,
+        extra=extra,
+        policy=policy,
+    )
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    version, frozen = ch.freeze_chain(policy, severity=severity, customer_tier=customer_tier)
+    wanted = {spec["name"] for spec in frozen["extra_fields"]}
+    esc = Escalation(
+        reference=_next_reference(now.year),
+        service=service,
+        category=category,
+        severity=severity,
+        customer_tier=customer_tier,
+        confidential=confidential,
+        raiser=actor,
+        raiser_person=person_of(actor),
+        policy=policy,
+        policy_version=version,
+        chain=frozen,
+        raised_at=now,
+        version=0,  # _commit makes it 1
+        extra_fields={k: v for k, v in extra.items() if k in wanted},
+        **{k: (v.strip() if isinstance(v, str) else v) for k, v in fields.items()},
+    )
+    esc.skip_history_when_saving = True  # one history row for the whole raise, written by _commit
+    esc.save()
+    del esc.skip_history_when_saving
+    grant_participant(esc, actor)
+    _event(
+        esc,
+        Kind.RAISED,
+        actor,
+        f"Raised by {actor.get_full_name() or actor.get_username()} under “{policy.name}” "
+        f"(policy version {frozen['policy']['version']}); {esc.get_severity_display()}, {esc.get_customer_tier_display()} customers.",
+        level=1,
+        policy_version=version,
+    )
+    _enter_level(esc, order=1, actor=actor, now=now, cause="raised")
+    resolve = ch.clock_due(chain=frozen, service=service, start=now, duration=ch.resolve_within(frozen))
+    esc.resolve_due_at = resolve.at
+    _schedule(esc, RESOLVE_DUE, resolve.at)
+    _deferral_note(esc, resolve, "resolve")
+    esc.last_update_at = now
+    _schedule(esc, UPDATE_DUE, now + ch.update_cadence(severity))
+    _refresh_next_due(esc)
+    _audit(
+        esc,
+        "raised",
+        actor,
+        policy=policy.slug,
+        policy_version=version,
+        severity=severity,
+        service=service.slug,
+        confidential=confidential,
+    )
+    _commit(esc, actor, "Raised")
+    return esc
+
+
+# --- the owner's verbs ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def escalation_acknowledge(
+    *, escalation: Escalation, actor, expected_version: int | None = None
+) -> Escalation:
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, {Status.OPEN}, "acknowledged")
+    _require_owner(esc, actor, "acknowledge")
+    now = timezone.now()
+    esc.status, esc.ack_misses = Status.ACKNOWLEDGED, 0
+    esc.acknowledged_at = esc.acknowledged_at or now
+    deadlines_cancel_for(subject=esc, kind=ACK_DUE)
+    esc.ack_due_at = None
+    _refresh_next_due(esc)
+    event = _event(
+        esc, Kind.ACKNOWLEDGED, actor, f"Acknowledged by {esc.owner.full_name} at level {esc.current_level}."
+    )
+    _notify(esc, event, [esc.raiser_person], "escalation_acknowledged")
+    _audit(esc, "acknowledged", actor, owner=esc.owner.full_name)
+    _commit(esc, actor, "Acknowledged")
+    return esc
+
+
+@transaction.atomic
+def escalation_hand_off(
+    *,
+    escalation: Escalation,
+    actor,
+    to_person: Person | None,
+    context_summary: str,
+    expected_version: int | None = None,
+) -> Escalation:
+    """Pass ownership at the same level; the new owner acknowledges afresh, with the context."""
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "handed off")
+    _require_owner(esc, actor, "hand off")
+    summary = _text(context_summary, "context_summary", "A context summary for the next owner", MIN_SUMMARY)
+    if to_person is None:
+        raise ValidationError({"to_person": "Choose who takes it over."})
+    if to_person.pk == esc.owner_id:
+        raise ValidationError({"to_person": f"{to_person.full_name} already owns it."})
+    if to_person.user is None or not to_person.user.has_perm(Cap.RESPOND_ESCALATION.perm):
+        raise ValidationError(
+            {
+                "to_person": f"{to_person.full_name} cannot own escalations (no portal login with a responder role)."
+            }
+        )
+    if not ch.reachable(to_person):
+        raise ValidationError(
+            {"to_person": f"{to_person.full_name} has no contact method, so could not be told."}
+        )
+    now = timezone.now()
+    previous = esc.owner
+    HandOff.objects.create(
+        escalation=esc,
+        level=esc.current_level,
+        from_person=previous,
+        to_person=to_person,
+        context_summary=summary,
+        at=now,
+        actor=actor,
+        actor_username=actor.get_username(),
+    )
+    esc.owner, esc.status = to_person, Status.OPEN
+    due = ch.clock_due(
+        chain=esc.chain, service=esc.service, start=now, duration=ch.acknowledge_within(esc.chain)
+    )
+    esc.ack_due_at = due.at
+    _refresh_next_due(esc)
+    _schedule(esc, ACK_DUE, due.at, level=esc.current_level, owner=to_person.pk)
+    grant_participant(esc, to_person)
+    event = _event(
+        esc,
+        Kind.HANDED_OFF,
+        actor,
+        f"Handed off by {previous.full_name} to {to_person.full_name}: {summary}",
+        to=to_person.pk,
+        **{"from": previous.pk},
+    )
+    _deferral_note(esc, due, "acknowledge")
+    _notify(
+        esc, event, [to_person], "escalation_handed_off", summary=summary, previous=previous, due_at=due.at
+    )
+    _audit(esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name})
+    _commit(esc, actor, "Handed off")
+    return esc
+
+
+def may_trigger(actor, level: dict) -> bool:
+    """Whether the actor's role may escalate to this level by hand (the level's trigger roles;
+    executives may trigger any level)."""
+    if not actor.has_perm(Cap.TRIGGER_LEVEL.perm):
+        return False
+    roles = {str(r) for r in actor.roles}
+    return Role.EXECUTIVE.value in roles or bool(roles & set(level.get("trigger_roles") or []))
+
+
+@transaction.atomic
+def escalation_escalate(
+    *,
+    escalation: Escalation,
+    actor,
+    reason: str,
+    to_level: int | None = None,
+    expected_version: int | None = None,
+) -> Escalation:
+    """Move the escalation up the chain (to the next level, or a chosen higher one)."""
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "escalated")
+    target = to_level or esc.current_level + 1
+    level = esc.level(target)
+    if level is None or target <= esc.current_level:
+        raise ValidationError(
+            {"to_level": f"Choose a level above the current one (level {esc.current_level})."}
+        )
+    if not may_trigger(actor, level):
+        raise PermissionDenied(
+            f"Your role may not escalate to level {target} ({level['name']}) under this policy."
+        )
+    reason = _text(reason, "reason", "The reason for escalating", MIN_REASON)
+    now = timezone.now()
+    previous = esc.owner
+    event = _event(
+        esc,
+        Kind.ESCALATED,
+        actor,
+        (
+            f"Asked for level {target} ({level['name']}), which needs a manager's approval first"
+            if level["requires_approval"]
+            else f"Escalated from level {esc.current_level} to level {target} ({level['name']})"
+        )
+        + f" by {actor.get_full_name() or actor.get_username()}: {reason}",
+        level=target,
+        reason=reason,
+    )
+    _enter_level(esc, order=target, actor=actor, now=now, cause="escalated")
+    told = (
+        previous if previous is not None and previous != esc.owner and previous.user_id != actor.pk else None
+    )
+    _notify(esc, event, [told], "escalation_escalated", reason=reason)
+    _audit(esc, "escalated", actor, to_level=target, reason=reason)
+    _commit(esc, actor, f"Escalated to level {target}")
+    return esc
+
+
+@transaction.atomic
+def escalation_de_escalate(
+    *, escalation: Escalation, actor, to_level: int, reason: str, expected_version: int | None = None
+) -> Escalation:
+    """Send it back down to a lower level that can handle it; the owner there acknowledges."""
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "de-escalated")
+    _require_owner(esc, actor, "de-escalate")
+    if esc.level(to_level) is None or to_level >= esc.current_level:
+        raise ValidationError(
+            {"to_level": f"Choose a level below the current one (level {esc.current_level})."}
+        )
+    reason = _text(reason, "reason", "The reason for de-escalating", MIN_REASON)
+    event = _event(
+        esc,
+        Kind.DE_ESCALATED,
+        actor,
+        f"De-escalated from level {esc.current_level} to level {to_level} by {esc.owner.full_name}: {reason}",
+        level=to_level,
+        reason=reason,
+    )
+    _enter_level(esc, order=to_level, actor=actor, now=timezone.now(), cause="de-escalated")
+    _notify(esc, event, [esc.raiser_person], "escalation_progress", level=esc.level())
+    _audit(esc, "de_escalated", actor, to_level=to_level, reason=reason)
+    _commit(esc, actor, f"De-escalated to level {to_level}")
+    return esc
+
+
+@transaction.atomic
+def escalation_resolve(
+    *,
+    escalation: Escalation,
+    actor,
+    summary: str,
+    criteria_confirmed: list[str],
+    expected_version: int | None = None,
+) -> Escalation:
+    """Resolve with a summary and every de-escalation criterion of the policy confirmed."""
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "resolved")
+    _require_owner(esc, actor, "resolve")
+    errors: dict[str, list[str]] = {}
+    summary = (summary or "").strip()
+    if len(summary) < MIN_SUMMARY:
+        errors["summary"] = [f"A resolution summary is required (at least {MIN_SUMMARY} characters)."]
+    missing = [c for c in esc.criteria if c not in set(criteria_confirmed or [])]
+    if missing:
+        errors["criteria"] = [f"Confirm this criterion of the policy: “{c}”." for c in missing]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    esc.status, esc.resolved_at = Status.RESOLVED, now
+    esc.acknowledged_at = esc.acknowledged_at or now
+    esc.resolution_summary, esc.criteria_confirmed = summary, list(esc.criteria)
+    for kind in (ACK_DUE, RESOLVE_DUE, UPDATE_DUE):
+        deadlines_cancel_for(subject=esc, kind=kind)
+    esc.ack_due_at = None
+    _refresh_next_due(esc)
+    close_at = now + timedelta(hours=settings.ESCALATION_AUTO_CLOSE_HOURS)
+    _schedule(esc, AUTO_CLOSE, close_at)
+    approval_gate().withdraw(escalation=esc, actor=actor, reason="resolved")
+    event = _event(
+        esc, Kind.RESOLVED, actor, f"Resolved by {esc.owner.full_name}: {summary}", criteria=esc.criteria
+    )
+    _notify(esc, event, [esc.raiser_person], "escalation_resolved", close_at=close_at)
+    _audit(esc, "resolved", actor, summary=summary, criteria=esc.criteria)
+    _commit(esc, actor, "Resolved")
+    return esc
+
+
+# --- the raiser's verbs ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def escalation_close(*, escalation: Escalation, actor, expected_version: int | None = None) -> Escalation:
+    """The raiser confirms the resolution (``actor=None``: closed by the auto-close clock)."""
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, {Status.RESOLVED}, "closed")
+    if actor is not None:
+        _require_raiser(esc, actor, "close")
+        message = "Closed: the raiser confirmed the resolution."
+    else:
+        message = (
+            f"Closed automatically: no answer from the raiser within "
+            f"{settings.ESCALATION_AUTO_CLOSE_HOURS} hours of the resolution."
+        )
+    esc.status, esc.closed_at = Status.CLOSED, timezone.now()
+    deadlines_cancel_for(subject=esc, kind=AUTO_CLOSE)
+    event = _event(esc, Kind.CLOSED, actor, message)
+    _notify(esc, event, [esc.owner], "escalation_closed")
+    _audit(esc, "closed", actor, automatic=actor is None)
+    _commit(esc, actor, "Closed")
+    return esc
+
+
+@transaction.atomic
+def escalation_reopen(
+    *, escalation: Escalation, actor, reason: str, expected_version: int | None = None
+) -> Escalation:
+    """The raiser says it is not resolved: back to the owner, with fresh clocks."""
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, {Status.RESOLVED}, "reopened")
+    _require_raiser(esc, actor, "reopen")
+    reason = _text(reason, "reason", "Why it is not resolved", MIN_REASON)
+    now = timezone.now()
+    esc.resolved_at, esc.resolution_summary, esc.criteria_confirmed = None, "", []
+    esc.resolve_breached_at = None
+    deadlines_cancel_for(subject=esc, kind=AUTO_CLOSE)
+    resolve = ch.clock_due(
+        chain=esc.chain, service=esc.service, start=now, duration=ch.resolve_within(esc.chain)
+    )
+    esc.resolve_due_at = resolve.at
+    _schedule(esc, RESOLVE_DUE, resolve.at)
+    _schedule(esc, UPDATE_DUE, now + ch.update_cadence(esc.severity))
+    event = _event(esc, Kind.REOPENED, actor, f"Reopened by the raiser: {reason}", reason=reason)
+    level = esc.level()
+    if esc.owner is not None and ch.reachable(esc.owner):
+        _assign(esc, level, esc.owner, now=now, cause="reopened")
+    else:
+        _enter_level(esc, order=esc.current_level, actor=actor, now=now, cause="reopened")
+    _notify(esc, event, [esc.owner], "escalation_reopened", reason=reason)
+    _audit(esc, "reopened", actor, reason=reason)
+    _commit(esc, actor, "Reopened")
+    return esc
+
+
+@transaction.atomic
+def escalation_withdraw(
+    *, escalation: Escalation, actor, reason: str, expected_version: int | None = None
+) -> Escalation:
+    """The raiser withdraws a concern that no longer stands; every clock stops."""
+    esc = _lock(escalation, expected_version)
+    _require_status(esc, ACTIVE, "withdrawn")
+    _require_raiser(esc, actor, "withdraw")
+    reason = _text(reason, "reason", "The reason for withdrawing", MIN_REASON)
+    esc.status, esc.closed_at, esc.pending_level = Status.WITHDRAWN, timezone.now(), None
+    for kind in ALL_CLOCKS:
+        deadlines_cancel_for(subject=esc, kind=kind)
+    esc.ack_due_at = None
+    _refresh_next_due(esc)
+    approval_gate().withdraw(escalation=esc, actor=actor, reason=reason)
+    event = _event(esc, Kind.WITHDRAWN, actor, f"Withdrawn by the raiser: {reason}", reason=reason)
+    _notify(esc, event, [esc.owner], "escalation_withdrawn", reason=reason)
+    _audit(esc, "withdrawn", actor, reason=reason)
+    _commit(esc, actor, "Withdrawn")
+    return esc
