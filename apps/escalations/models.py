@@ -126,6 +126,8 @@ class Escalation(models.Model):
             models.Index(fields=["service", "-raised_at"], name="esc_service_raised"),
             # "Breaches next": only active ones carry a due time worth sorting.
             models.Index(fields=["next_due_at"], name="esc_next_due", condition=Q(next_due_at__isnull=False)),
+            # The list sorted by next deadline (clockless ones last) has two PostgreSQL-only
+            # indexes, esc_next_due_asc/desc: SQLite refuses NULLS LAST in an index (migration 0003).
         ]
         constraints = [
             models.CheckConstraint(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -24,9 +25,16 @@ from apps.notifications.services import notifications_for_subject
 
 
 def _participates(user) -> Exists:
+    # By permission id, not by codename: a join to auth_permission inside the correlated EXISTS
+    # keeps SQLite from using guardian's (user, permission, object) index (17 s for page 50 of a
+    # staff member's list at 100,000 rows; 52 ms by id). Looked up per call, not cached: ids
+    # differ between databases (and between test flushes).
+    permission = Permission.objects.only("pk").get(
+        content_type__app_label="escalations", codename="view_escalation"
+    )
     return Exists(
         EscalationUserObjectPermission.objects.filter(
-            content_object=OuterRef("pk"), user=user, permission__codename="view_escalation"
+            content_object=OuterRef("pk"), user=user, permission_id=permission.pk
         )
     )
 
@@ -40,8 +48,36 @@ def visible_escalations(user) -> QuerySet[Escalation]:
     return Escalation.objects.filter(participates)
 
 
+# What a row of the list or the dashboard prints; the wide columns (the frozen chain, the
+# SBAR texts) stay in the database, so sorting a page of a large result stays in memory.
+LIST_FIELDS = (
+    "reference",
+    "title",
+    "status",
+    "severity",
+    "customer_tier",
+    "category",
+    "confidential",
+    "current_level",
+    "raised_at",
+    "next_due_at",
+    "service__name",
+    "owner__full_name",
+    "owner__user_id",
+    "raiser_id",
+    "policy_id",
+    "service_id",
+    "owner_id",
+    "version",
+)
+
+
 def for_list(user) -> QuerySet[Escalation]:
     """What the list and the dashboard show, with what they print, in one query per page."""
+    return visible_escalations(user).select_related("service", "owner").only(*LIST_FIELDS)
+
+
+def for_export(user) -> QuerySet[Escalation]:
     return visible_escalations(user).select_related("service", "owner", "raiser", "policy")
 
 
@@ -83,7 +119,13 @@ def dashboard(user, *, limit: int = 10) -> Dashboard:
     """What I raised, what I own, what breaches next: three queries whatever the data size."""
     base = for_list(user)
     person = person_of(user)
-    raised = list(base.filter(raiser=user).order_by("-raised_at")[:limit])
+    # A raiser always takes part in what they raised: their own rows need no visibility test.
+    raised = list(
+        Escalation.objects.select_related("service", "owner")
+        .only(*LIST_FIELDS)
+        .filter(raiser=user)
+        .order_by("-raised_at")[:limit]
+    )
     owned = (
         list(base.filter(owner=person, status__in=ACTIVE).order_by("next_due_at")[:limit]) if person else []
     )

@@ -48,9 +48,11 @@ def dashboard(request):
 def escalation_list(request):
     """Every escalation the user may see; filters, sorting, CSV export. Never counts the table:
     the lazy paginator asks for one row more than a page to know there is a next one."""
-    esc_filter = EscalationFilter(request.GET or None, queryset=selectors.for_list(request.user))
     if request.GET.get("export") == "csv":
-        return _export_csv(request, esc_filter.qs)
+        return _export_csv(
+            request, EscalationFilter(request.GET, queryset=selectors.for_export(request.user)).qs
+        )
+    esc_filter = EscalationFilter(request.GET or None, queryset=selectors.for_list(request.user))
     table = EscalationTable(esc_filter.qs)
     RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": LazyPaginator}).configure(table)
     return render(request, "escalations/list.html", {"filter": esc_filter, "table": table})

@@ -229,3 +229,17 @@ def test_the_home_page_says_what_waits_on_you(client, world):
     client.force_login(world.engineer)
     page = client.get(reverse("home")).content.decode()
     assert 'id="my-work"' in page and "escalation you own" in page
+
+
+@pytest.mark.parametrize("sort", ["next_due_at", "-next_due_at"])
+def test_sorting_by_next_deadline_puts_escalations_without_a_clock_last(client, world, sort):
+    from apps.escalations.services import escalation_withdraw
+
+    done = raise_one(world)
+    escalation_withdraw(escalation=done, actor=world.raiser, reason="Raised by mistake, sorry.")
+    running = [raise_one(world, severity=sev) for sev in ("sev1", "sev3")]
+    client.force_login(world.eng_manager)
+    page = client.get(reverse("escalations:list"), {"sort": sort}).content.decode()
+    order = sorted(running, key=lambda e: e.next_due_at, reverse=sort.startswith("-"))
+    positions = [page.index(e.reference) for e in (*order, done)]
+    assert positions == sorted(positions)
