@@ -226,7 +226,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# One message at a time on Redis (a killed worker's unacknowledged messages are redelivered, so a
+# small prefetch loses no time). The embedded broker hands a worker one message per poll, so it
+# prefetches more: a burst of deliveries then drains eight at a time instead of one (a message a
+# worker died holding is recovered by the deadline sweep and the notification retry sweep).
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1 if CELERY_BROKER_URL.startswith("redis") else 8
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 # The deadline sweep has a queue of its own, which every worker consumes beside the default one
