@@ -319,7 +319,7 @@ def test_an_executive_deciding_for_the_manager_is_the_one_named_on_the_brief(
     page.goto(f"/approvals/briefs/{ask.brief.pk}/")
     assert_clean(page, console_errors)
     expect(page.get_by_text(re.compile(r"^Sent .* UTC, approved by"))).to_contain_text(
-        "approved by Eleanor Vance", timeout=1_000
+        "approved by Eleanor Vance"
     )
 
 
@@ -339,5 +339,5 @@ def test_an_offered_appeal_reaches_someone(page, sign_in, console_errors, awaiti
     appeal.get_by_role("button", name="Appeal").click()
     # Refused, it renders at .../appeal/; done, it redirects to the new request.
     page.wait_for_url(re.compile(r"/approvals/\d+/(appeal/)?$"))
-    expect(page.get_by_role("status")).to_contain_text("Appealed:", timeout=1_000)
+    expect(page.get_by_role("status")).to_contain_text("Appealed:")
     assert ApprovalRequest.objects.filter(appeal_of=awaiting).exists()
