@@ -194,6 +194,17 @@ def _level_timeout(level: dict) -> timedelta:
     return timedelta(seconds=level.get("approval_timeout_seconds") or 4 * 3600)
 
 
+def _decide_by(escalation: Escalation | None, timeout: timedelta) -> datetime:
+    """When an approver's time runs out: in the policy's business calendar when the escalation's
+    clocks run in business hours (a compliance concern asked for on Friday evening waits for
+    Monday morning instead of re-routing through every deputy over the weekend); wall-clock for
+    24x7 policies and change-freeze exceptions."""
+    now = timezone.now()
+    if escalation is None:
+        return now + timeout
+    return ch.business_due(chain=escalation.chain, start=now, duration=timeout)
+
+
 class EscalationGate:
     """Registered with apps.escalations: the only way an executive level is reached."""
 
@@ -215,7 +226,7 @@ class EscalationGate:
             level=level,
             approver=approver,
             route="manager" if approver.pk in _line_ids(escalation.raiser) else "next available approver",
-            due_at=timezone.now() + _level_timeout(level),
+            due_at=_decide_by(escalation, _level_timeout(level)),
             requested_by=requester,
             excluded=excluded,
         )
@@ -422,6 +433,7 @@ def _reroute(
     person, route = found
     level = request.escalation.level(request.level) if request.escalation_id else None
     timeout = _level_timeout(level) if level else request.due_at - request.requested_at
+    due_at = _decide_by(request.escalation if request.escalation_id else None, timeout)
     new = _open(
         kind=request.kind,
         escalation=request.escalation,
@@ -430,7 +442,7 @@ def _reroute(
         change_summary=request.change_summary,
         approver=person,
         route=route,
-        due_at=timezone.now() + timeout,
+        due_at=due_at,
         requested_by=request.requested_by,
         excluded=set(request.excluded),
         rerouted_from=request,
@@ -553,7 +565,7 @@ def approval_appeal(*, request: ApprovalRequest, actor, reason: str) -> Approval
         level=level,
         approver=person,
         route=f"appeal against {rejecter.full_name}'s rejection",
-        due_at=timezone.now() + _level_timeout(level),
+        due_at=_decide_by(esc, _level_timeout(level)),
         requested_by=actor,
         excluded=excluded,
         appeal_of=request,

@@ -119,11 +119,16 @@ def clock_due(*, chain: dict, service: Service, start: datetime, duration: timed
     """When a clock of ``duration`` started at ``start`` runs out: counted in the policy's
     business calendar when the threshold says so, then moved to the end of any maintenance
     window of the service that defers clocks (windows that overlap or follow are chained)."""
-    due = start + duration
-    if chain["threshold"]["business_hours_only"]:
-        calendar = BusinessCalendar.objects.prefetch_related("closures").get(pk=chain["calendar"])
-        due = calendar.working_calendar().add_business_time(start, duration)
-    return defer_for_maintenance(service, due)
+    return defer_for_maintenance(service, business_due(chain=chain, start=start, duration=duration))
+
+
+def business_due(*, chain: dict, start: datetime, duration: timedelta) -> datetime:
+    """``start + duration``, counted in the policy's business calendar when the frozen threshold
+    says the escalation's clocks run in business hours only."""
+    if not chain["threshold"]["business_hours_only"]:
+        return start + duration
+    calendar = BusinessCalendar.objects.prefetch_related("closures").get(pk=chain["calendar"])
+    return calendar.working_calendar().add_business_time(start, duration)
 
 
 def defer_for_maintenance(service: Service, due: datetime) -> Due:

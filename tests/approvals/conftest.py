@@ -22,10 +22,10 @@ def org(db):
     return build_org()
 
 
-def build_org():
+def build_org(**world):
     """The world of the escalation tests, with a proper management line above the raiser:
     raiser -> team lead (manager) -> director (manager, backed up by a deputy) -> CTO."""
-    world = build_world()
+    world = build_world(**world)
     cto = world.person(world.cto)
     team = cto.team
     director_user = UserFactory(

@@ -4,7 +4,7 @@ going around an unresponsive approver, the brief and its content check, embargo.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -19,8 +19,9 @@ from apps.notifications.models import Notification
 from apps.timers.models import Deadline
 from apps.timers.services import Outcome as FireOutcome
 from apps.timers.services import deadline_fire
-from tests.approvals.conftest import MONDAY_0900, ask_for_the_cto, to_level_two
+from tests.approvals.conftest import MONDAY_0900, ask_for_the_cto, build_org, to_level_two
 from tests.escalations.conftest import raise_one
+from tests.policy_factories import BusinessCalendarFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +173,21 @@ def test_a_silent_approver_is_rerouted_to_their_backup_then_their_manager(org):
     esc.refresh_from_db()
     assert esc.current_level == 3 and cto_told(org)
     assert ApprovalDecision.objects.get(request=to_manager).on_behalf_of_name == "Lee Lead"
+
+
+def test_under_a_business_hours_policy_the_approver_has_business_hours(db):
+    """Asked at 16:05 on a Friday in London (GMT) with four hours to decide: 1 h 25 min that
+    evening, the rest on Monday from 09:00. Silence then re-routes on Monday, not all weekend."""
+    office = build_org(calendar=BusinessCalendarFactory(), business_hours_only=True)
+    friday = datetime(2025, 11, 21, 16, 0, tzinfo=UTC)
+    esc = to_level_two(office, at=friday)
+    ask = ask_for_the_cto(office, esc, at=friday + timedelta(minutes=5))
+    monday = datetime(2025, 11, 24, 9, 0, tzinfo=UTC)
+    assert ask.due_at == monday + timedelta(hours=2, minutes=35)
+    fire_due(ask)
+    ask.refresh_from_db()
+    assert ask.rerouted_to.approver == office.person(office.deputy)
+    assert ask.rerouted_to.due_at == ask.due_at + timedelta(hours=4, seconds=1)
 
 
 def test_silence_all_the_way_up_starts_a_new_round_and_never_tells_the_executive(org):
