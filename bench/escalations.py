@@ -109,6 +109,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--worker-procs", type=int, default=2, help="celery worker processes")
     p.add_argument("--workers", type=int, default=1, help="pool processes per worker (--concurrency)")
     p.add_argument("--sweep-interval", type=int, default=1, help="TIMERS_SWEEP_INTERVAL (s)")
+    p.add_argument(
+        "--sweeper",
+        action="store_true",
+        help="one more worker for the timers queue alone (-Q timers), the others -Q celery (the Procfile's layout)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the database (and PostgreSQL data dir)")
     args = p.parse_args(argv)
@@ -1014,6 +1019,7 @@ def start_workers(args, env: dict, procs: Processes, backlog) -> None:
     from apps.timers.models import SweepHeartbeat
 
     celery = [PY, "-m", "celery", "-A", "escalportal"]
+    queues = ["--queues=celery"] if args.sweeper else []
     for n in range(args.worker_procs):
         procs.start(
             f"worker{n + 1}",
@@ -1023,6 +1029,20 @@ def start_workers(args, env: dict, procs: Processes, backlog) -> None:
                 "--loglevel=WARNING",
                 f"--concurrency={args.workers}",
                 f"--hostname=bench{n + 1}@%h",
+                *queues,
+            ],
+            env,
+        )
+    if args.sweeper:
+        procs.start(
+            "sweeper",
+            [
+                *celery,
+                "worker",
+                "--loglevel=WARNING",
+                "--concurrency=1",
+                "--queues=timers",
+                "--hostname=sweeper@%h",
             ],
             env,
         )
@@ -1040,7 +1060,8 @@ def start_workers(args, env: dict, procs: Processes, backlog) -> None:
             raise SystemExit(f"bench: no sweep heartbeat after 90s; see {procs.log_dir}")
         time.sleep(0.25)
     say(
-        f"timers: {args.worker_procs} workers x {args.workers} and one beat up after {time.monotonic() - t0:.1f}s"
+        f"timers: {args.worker_procs} workers x {args.workers}{' and a sweeper' if args.sweeper else ''} "
+        f"and one beat up after {time.monotonic() - t0:.1f}s"
     )
 
 

@@ -233,10 +233,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1 if CELERY_BROKER_URL.startswith("redis") else 8
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-# The deadline sweep has a queue of its own, which every worker consumes beside the default one
-# (kombu takes turns between queues): in a burst of a thousand deadline and delivery tasks the
-# sweep still runs every few tasks instead of expiring behind them and failing /healthz
-# (measured by bench/escalations.py: the heartbeat stalled 35 s on PostgreSQL, 600 s embedded).
+# The deadline sweep has a queue of its own. In production one small worker consumes it alone
+# (`--queues=timers`, the Procfile's `sweeper`) and the others `--queues=celery`: a worker holds
+# every ETA task it has received, so a sweep that reaches a busy worker waits behind the whole
+# burst (bench/escalations.py, 1,000 deadlines due at once: no sweep for 20 s on PostgreSQL +
+# Redis with shared workers, 1.3 s with a sweeper). A worker started without --queues (make run)
+# consumes both, which is enough on one machine.
 CELERY_TASK_QUEUES = {"celery": {}, "timers": {}}
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {"timers.sweep_due_deadlines": {"queue": "timers"}}

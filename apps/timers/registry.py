@@ -7,7 +7,7 @@ outside the database (email, webhooks) must go through the outbox or ``on_commit
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from apps.timers.models import Deadline
 

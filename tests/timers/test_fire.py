@@ -45,6 +45,26 @@ def test_the_sweep_fires_what_no_task_reached():
     assert deadline_fire(deadline_id=deadlines[0].pk, token=1).outcome == Outcome.STALE
 
 
+def test_a_sweep_busy_with_a_burst_keeps_beating_and_stops_at_its_budget(settings, monkeypatch):
+    """/healthz reads the heartbeat: a sweep working through slow handlers must beat while it
+    works (every half interval), not only when it ends, and hand over to the next sweep when
+    its time budget is spent."""
+    from apps.timers import services
+
+    beats = []
+    beat = services._beat_heartbeat
+    monkeypatch.setattr(services, "_beat_heartbeat", lambda *a: (beats.append(a), beat(*a)))
+    settings.TIMERS_SWEEP_INTERVAL = 1
+    for _ in range(5):
+        due(hold_seconds=0.5)
+    first = sweep_due_deadlines(budget_seconds=1.2)
+    assert first.fired == 3  # half a second each: the budget is spent after the third
+    assert len(beats) >= 3 and sum(fired for _, fired, _ in beats) == 3
+    assert SweepHeartbeat.objects.get(name="sweep").last_run_at is not None
+    assert sweep_due_deadlines().fired == 2
+    assert ProbeHit.objects.count() == 5
+
+
 def test_it_never_fires_early():
     deadline = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(minutes=5))
     result = deadline_fire(deadline_id=deadline.pk, token=1)
@@ -104,7 +124,10 @@ def test_the_task_is_thin_and_idempotent():
 def test_a_handler_may_cancel_its_kind_and_schedule_the_next_without_cancelling_itself(user_factory):
     subject = user_factory()
     first = deadline_schedule(
-        kind="probe", subject=subject, due_at=timezone.now() - timedelta(seconds=1), payload={"repeat_in_seconds": 60}
+        kind="probe",
+        subject=subject,
+        due_at=timezone.now() - timedelta(seconds=1),
+        payload={"repeat_in_seconds": 60},
     )
     assert deadline_fire(deadline_id=first.pk, token=1).outcome == Outcome.FIRED
     first.refresh_from_db()
