@@ -31,7 +31,9 @@ def main() -> int:
     def stop(*_args) -> None:
         raise KeyboardInterrupt
 
+    # SIGINT too: a shell starts background jobs with it ignored, which Python would keep.
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     code = 0
     try:
         while True:
@@ -43,9 +45,12 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        for proc in procs.values():
+        for name, proc in procs.items():
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                if name == "worker":  # its main process stops its pool: a warm shutdown
+                    proc.terminate()
+                else:  # runserver's autoreloader runs the server in a child of its own
+                    os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
         for proc in procs.values():
             try:
