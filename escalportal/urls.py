@@ -14,6 +14,7 @@ urlpatterns = [
     path("policies/", include("apps.policies.urls")),
     path("escalations/", include("apps.escalations.urls")),
     path("approvals/", include("apps.approvals.urls")),
+    path("notifications/", include("apps.notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 

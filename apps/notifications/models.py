@@ -64,6 +64,8 @@ class Notification(models.Model):
                 fields=["next_attempt_at"], name="notification_due", condition=models.Q(status="pending")
             ),
             models.Index(fields=["subject_type", "subject_id", "created_at"], name="notification_subject"),
+            # "What the portal sent me", newest first.
+            models.Index(fields=["recipient_key", "-created_at", "-id"], name="notification_recipient"),
         ]
 
     def __str__(self) -> str:

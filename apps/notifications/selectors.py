@@ -17,3 +17,13 @@ def notifications_for_subject(subject_type: str, subject_id: str) -> list[Notifi
         .order_by("created_at", "id")
         .prefetch_related(attempts)
     )
+
+
+def for_person_of(user):
+    """The notifications addressed to ``user``'s person (none for a login without one), newest
+    first. Recipient keys are "person:<id>" (the callers' Recipient); the index
+    ``notification_recipient`` serves the filter and the order."""
+    person = getattr(user, "person", None)
+    if person is None:
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient_key=f"person:{person.pk}").order_by("-created_at", "-id")
