@@ -50,6 +50,25 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def env_int_list(name: str, default: list[int], *, minimum: int | None = None) -> list[int]:
+    """A comma-separated list of whole numbers, e.g. ``30,120``."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    values = []
+    for item in raw.split(","):
+        try:
+            value = int(item.strip())
+        except ValueError:
+            raise ConfigError(
+                f"{name}={raw!r}: {item.strip()!r} is not a whole number (e.g. 30,120)"
+            ) from None
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{name}={raw!r}: every value must be at least {minimum}")
+        values.append(value)
+    return values
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -15,6 +15,7 @@ from escalportal.env import (
     database_config,
     env_bool,
     env_int,
+    env_int_list,
     env_list,
     env_str,
 )
@@ -171,6 +172,9 @@ if SMS_GATEWAY_URL and not SMS_GATEWAY_URL.lower().startswith(("http://", "https
     raise ConfigError(f"SMS_GATEWAY_URL={SMS_GATEWAY_URL!r} must be an http:// or https:// URL")
 SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "")
 NOTIFICATIONS_WEBHOOK_TIMEOUT = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT", 10, minimum=1)
+# Seconds before each retry of a contact method that failed (tried once more per value), then
+# the person's next method: 30,120 is three tries in about two and a half minutes.
+NOTIFICATIONS_RETRY_SECONDS = env_int_list("NOTIFICATIONS_RETRY_SECONDS", [30, 120], minimum=1)
 
 # Security: strict when DEBUG is off (production behind TLS).
 SESSION_COOKIE_HTTPONLY = True
@@ -250,9 +254,7 @@ TIMERS_SWEEP_BATCH = env_int("TIMERS_SWEEP_BATCH", 200, minimum=1)
 # ETA tasks are only queued for deadlines due within this horizon; later ones are left to the
 # sweep, because Redis redelivers an unacknowledged message after the visibility timeout and
 # an ETA task waiting longer than that would run twice.
-TIMERS_ETA_HORIZON = env_int(
-    "TIMERS_ETA_HORIZON", max(CELERY_VISIBILITY_TIMEOUT - 300, 30), minimum=0
-)
+TIMERS_ETA_HORIZON = env_int("TIMERS_ETA_HORIZON", max(CELERY_VISIBILITY_TIMEOUT - 300, 30), minimum=0)
 if TIMERS_ETA_HORIZON >= CELERY_VISIBILITY_TIMEOUT:
     raise ConfigError("TIMERS_ETA_HORIZON must be shorter than CELERY_VISIBILITY_TIMEOUT")
 

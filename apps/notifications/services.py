@@ -7,8 +7,8 @@ that rolls back notifies nobody and a notification never describes a change that
 happen.
 
 Delivery (``notification_deliver``) tries the recipient's contact methods in priority order.
-A method that fails is tried again after ``RETRY_DELAYS`` (30 s, then 2 min: three tries in
-all), then the next method is tried; a permanent failure (a 4xx from a webhook, no SMS
+A method that fails is tried again after each of ``settings.NOTIFICATIONS_RETRY_SECONDS``
+(default 30 s, then 2 min: three tries in all), then the next method is tried; a permanent failure (a 4xx from a webhook, no SMS
 gateway configured, a refused mailbox) moves to the next method at once. When every method
 is exhausted the notification is FAILED, and says why, on the escalation's timeline.
 
@@ -56,8 +56,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Waits before the second and third try of one contact method; then the next method.
-RETRY_DELAYS: tuple[timedelta, ...] = (timedelta(seconds=30), timedelta(minutes=2))
+
+def retry_delays() -> tuple[timedelta, ...]:
+    """How long to wait before each retry of a failed contact method (settings)."""
+    return tuple(timedelta(seconds=s) for s in settings.NOTIFICATIONS_RETRY_SECONDS)
+
+
 # A pending row overdue by this much has lost its task (broker down, worker killed).
 RETRY_PENDING_GRACE = timedelta(seconds=30)
 # A task that arrives this much early (worker and database clocks disagree) comes back.
@@ -308,8 +312,9 @@ def _after_failure(note: Notification, error: DeliveryError) -> tuple[dict, Deli
     label = f"{Channel(note.method[0]).label} to {note.method[1]}: " if note.method else ""
     tries = note.method_tries + 1
     failed = {"method_tries": tries, "last_error": f"{label}{error}"[:2000]}
-    if not error.permanent and tries <= len(RETRY_DELAYS):
-        delay = RETRY_DELAYS[tries - 1]
+    delays = retry_delays()
+    if not error.permanent and tries <= len(delays):
+        delay = delays[tries - 1]
         return {**failed, "next_attempt_at": Now() + delay}, DeliveryResult(
             Outcome.RETRY, delay.total_seconds()
         )

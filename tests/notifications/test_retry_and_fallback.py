@@ -30,7 +30,21 @@ def seconds_until_next_try(note: Notification) -> float:
 
 
 def test_the_backoff_is_three_tries_at_once_then_30_seconds_then_2_minutes():
-    assert services.RETRY_DELAYS == (timedelta(seconds=30), timedelta(minutes=2))
+    assert services.retry_delays() == (timedelta(seconds=30), timedelta(minutes=2))
+
+
+def test_the_backoff_is_set_by_the_environment(settings, webhook_server, smtp_server):
+    settings.NOTIFICATIONS_RETRY_SECONDS = [5]  # two tries of each method, five seconds apart
+    webhook_server.fail_next(2, status=500, body="boom")
+    note = probe(("chat_webhook", webhook_server.url("/hook")), EMAIL)
+    assert notification_deliver(notification_id=note.pk).retry_in == 5.0
+    assert 4 <= seconds_until_next_try(note) <= 5
+    make_due(note)
+    # The second and last try of the webhook fails: the email goes at once.
+    assert notification_deliver(notification_id=note.pk).outcome == Outcome.SENT
+    smtp_server.wait_for(1)
+    note.refresh_from_db()
+    assert (note.status, note.attempts, note.sent_via) == ("sent", 3, EMAIL)
 
 
 def test_a_failing_method_is_retried_with_backoff_then_the_next_method_is_used(webhook_server, smtp_server):

@@ -14,12 +14,23 @@ SNIPPET = (
     "print(settings.DEBUG, getattr(settings, 'SESSION_COOKIE_SECURE', False), "
     "getattr(settings, 'SECURE_HSTS_SECONDS', 0))"
 )
-CLEAN = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG"}}
+CLEAN = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG"}
+}
 
 
 def start(tmp_path, **env):
-    full = {**CLEAN, "DJANGO_SETTINGS_MODULE": "escalportal.settings", "ESCALPORTAL_VAR_DIR": str(tmp_path), **env}
-    return subprocess.run([sys.executable, "-c", SNIPPET], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60)
+    full = {
+        **CLEAN,
+        "DJANGO_SETTINGS_MODULE": "escalportal.settings",
+        "ESCALPORTAL_VAR_DIR": str(tmp_path),
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", SNIPPET], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_with_nothing_set_it_runs_on_sqlite_and_the_embedded_broker(tmp_path):
@@ -43,6 +54,11 @@ def test_with_nothing_set_it_runs_on_sqlite_and_the_embedded_broker(tmp_path):
         ({"DEBUG": "0"}, "SECRET_KEY must be set when DEBUG is off"),
         ({"DEBUG": "0", "SECRET_KEY": "short"}, "SECRET_KEY must be at least 32 characters"),
         ({"TIMERS_SWEEP_INTERVAL": "0"}, "TIMERS_SWEEP_INTERVAL=0 must be at least 1"),
+        (
+            {"NOTIFICATIONS_RETRY_SECONDS": "30,2m"},
+            "NOTIFICATIONS_RETRY_SECONDS='30,2m': '2m' is not a whole",
+        ),
+        ({"NOTIFICATIONS_RETRY_SECONDS": "30,0"}, "every value must be at least 1"),
     ],
 )
 def test_a_bad_value_stops_start_up_with_one_clear_line(tmp_path, env, fragment):
@@ -66,4 +82,7 @@ def test_postgres_and_redis_urls_are_accepted(tmp_path):
         CELERY_BROKER_URL="redis://redis.internal:6379/1",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[:2] == ["django.db.backends.postgresql", "redis://redis.internal:6379/1"]
+    assert result.stdout.splitlines()[:2] == [
+        "django.db.backends.postgresql",
+        "redis://redis.internal:6379/1",
+    ]
