@@ -35,6 +35,9 @@ window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (e) => {
   window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
 });
+// Counted for tests.browser.htmx.select_and_settle.
+window.__htmxSettled = 0;
+document.addEventListener("htmx:afterSettle", () => { window.__htmxSettled += 1; });
 """
 
 

@@ -24,6 +24,7 @@ from apps.escalations.models import Escalation, Status
 from apps.escalations.services import escalation_escalate, escalation_raise
 from apps.notifications.models import Notification
 from apps.policies.models import Service
+from tests.browser.htmx import select_and_settle
 
 pytestmark = pytest.mark.browser
 
@@ -107,9 +108,9 @@ def awaiting(demo_org) -> ApprovalRequest:
 
 def raise_a_compliance_concern(page: Page) -> Escalation:
     page.goto("/escalations/raise/")
-    page.get_by_label("Service").select_option(label="Payments API")
+    select_and_settle(page, page.get_by_label("Service"), label="Payments API")
     expect(page).to_have_url(re.compile(r"[?&]service=\d+"))
-    page.get_by_label("Kind of risk").select_option(label="Compliance")
+    select_and_settle(page, page.get_by_label("Kind of risk"), label="Compliance")
     expect(page).to_have_url(re.compile(r"[?&]category=compliance"))
     guide = page.get_by_role("region", name=re.compile("^The policy that applies"))
     expect(guide).to_contain_text("Compliance concern")

@@ -18,6 +18,7 @@ from apps.contacts.models import Person, Rotation, RotationOverride
 from apps.escalations.models import Escalation, Status, TimelineEvent
 from apps.escalations.services import escalation_escalate, escalation_raise
 from apps.policies.models import Service
+from tests.browser.htmx import select_and_settle
 
 pytestmark = pytest.mark.browser
 
@@ -110,9 +111,9 @@ def status_badge(page: Page) -> Locator:
 def choose_payments_outage(page: Page) -> None:
     """Service, then kind of risk. Each choice re-renders the form (htmx, pushing the URL):
     wait for the first before making the second, as a person would see the form change."""
-    page.get_by_label("Service").select_option(label="Payments API")
+    select_and_settle(page, page.get_by_label("Service"), label="Payments API")
     expect(page).to_have_url(re.compile(r"[?&]service=\d+"))
-    page.get_by_label("Kind of risk").select_option(label="Operational")
+    select_and_settle(page, page.get_by_label("Kind of risk"), label="Operational")
     expect(page).to_have_url(re.compile(r"[?&]category=operational"))
     guide = page.get_by_role("region", name=re.compile("^The policy that applies"))
     expect(guide).to_contain_text("Production outage")
