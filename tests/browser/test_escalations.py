@@ -18,7 +18,7 @@ from apps.contacts.models import Person, Rotation, RotationOverride
 from apps.escalations.models import Escalation, Status, TimelineEvent
 from apps.escalations.services import escalation_escalate, escalation_raise
 from apps.policies.models import Service
-from tests.browser.htmx import select_and_settle
+from tests.browser.htmx import act_and_settle, select_and_settle
 
 pytestmark = pytest.mark.browser
 
@@ -187,7 +187,7 @@ def test_the_owner_acknowledges_and_escalates_and_the_raiser_follows(page, sign_
 
     # htmx swaps the panel in place: a full reload would drop this marker.
     page.evaluate("window.__samePage = true")
-    page.get_by_role("button", name="Acknowledge").click()
+    act_and_settle(page, page.get_by_role("button", name="Acknowledge").click)
     expect(status_badge(page)).to_have_text("Acknowledged")
     expect(page.get_by_role("status")).to_contain_text("Acknowledged: you own it.")
     expect(page.get_by_role("button", name="Acknowledge")).to_have_count(0)
