@@ -7,9 +7,9 @@ Denied is 403 for a signed-in user (PermissionDenied), a redirect to login for a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from apps.accounts.access import authenticated, public
-from apps.accounts.roles import Cap, Role, capabilities_of
+from apps.accounts.roles import Cap, Role
 from apps.audit.selectors import recent_events
 from apps.timers.selectors import sweep_health
 

@@ -46,6 +46,14 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_type}:{self.target_id}"
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("audit events are append-only")
+
     def canonical(self) -> bytes:
         """The bytes the HMAC covers: every field but ``hash``, in a fixed form."""
         body = {
@@ -72,11 +80,3 @@ class AuditEvent(models.Model):
     def compute_hash(self) -> str:
         key = settings.AUDIT_CHAIN_KEY.encode()
         return hmac.new(key, self.canonical(), hashlib.sha256).hexdigest()
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValueError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError("audit events are append-only")

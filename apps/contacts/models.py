@@ -58,7 +58,7 @@ class Person(models.Model):
             seen.add(boss.pk)
             boss = boss.manager
 
-    def management_chain(self) -> list["Person"]:
+    def management_chain(self) -> list[Person]:
         chain, boss, seen = [], self.manager, {self.pk}
         while boss is not None and boss.pk not in seen:
             chain.append(boss)

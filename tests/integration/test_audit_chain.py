@@ -134,10 +134,10 @@ class TestTamperingIsFound:
             call_command("verify_audit_chain")
 
 
+@pytest.mark.postgres_only
 @pytest.mark.django_db
 def test_postgresql_refuses_update_delete_and_truncate():
-    if connection.vendor != "postgresql":
-        pytest.skip("the append-only trigger exists on PostgreSQL only")
+    assert connection.vendor == "postgresql"
     event = record(action="test.protected")
     for statement in (
         f"UPDATE {TABLE} SET action = 'test.changed' WHERE id = {event.pk}",

@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from tests.plugins.services import REQUIRE_SERVICES
 from tests.servers import PostgresServer, RedisServer, ServiceMissing, find_binary
 
 
@@ -23,8 +24,9 @@ def test_find_binary_looks_on_path_then_in_debian_postgresql_dirs(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     assert find_binary("redis-server") is None
     initdb = find_binary("initdb")  # Debian keeps it in /usr/lib/postgresql/NN/bin, off PATH
-    if initdb is None:
+    if initdb is None and not REQUIRE_SERVICES:
         pytest.skip("PostgreSQL not installed")
+    assert initdb is not None, "REQUIRE_SERVICES=1 but initdb is in no /usr/lib/postgresql/*/bin"
     assert initdb.startswith("/usr/lib/postgresql/")
 
 

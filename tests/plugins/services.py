@@ -63,8 +63,14 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On the PostgreSQL pass, label what really runs on the servers (``-m postgres`` / ``redis``)."""
+    """On the SQLite pass, deselect what checks PostgreSQL itself (``postgres_only``: it runs on
+    the PostgreSQL pass, and a skip would pretend to be a test); on the PostgreSQL pass, label
+    what really runs on the servers (``-m postgres`` / ``redis``)."""
     if not ON_POSTGRES:
+        only_pg = [item for item in items if item.get_closest_marker("postgres_only")]
+        if only_pg:
+            config.hook.pytest_deselected(items=only_pg)
+            items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
         return
     for item in items:
         fixtures = getattr(item, "fixturenames", ())

@@ -79,7 +79,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies")
         )
         self.stdout.write(f"demo logins (password: {DEMO_PASSWORD}):")
-        for username, full_name, title, *_rest, roles in PEOPLE:
+        for username, full_name, _title, *_rest, roles in PEOPLE:
             if username:
                 labels = ", ".join(role.label for role in roles)
                 self.stdout.write(f"  {username:<10} {full_name:<18} {labels}")
