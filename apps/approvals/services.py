@@ -558,6 +558,13 @@ def approval_appeal(*, request: ApprovalRequest, actor, reason: str) -> Approval
     if person is None:
         raise Conflict(f"Nobody above {rejecter.full_name} can hear an appeal.")
     esc = request.escalation
+    if esc.status == Status.AWAITING_APPROVAL:
+        # Someone asked for a level again since the rejection: that request is the one to decide
+        # (and the database allows one pending request per level).
+        raise Conflict(
+            f"{esc.reference} is already waiting for an approval of level {esc.pending_level}; "
+            "appeal this rejection once that is decided, if it is still needed."
+        )
     level = esc.level(request.level)
     appeal = _open(
         kind=request.kind,

@@ -222,6 +222,23 @@ def test_when_nobody_at_all_can_decide_it_stays_put_and_the_owner_of_the_policy_
     assert ApprovalDecision.objects.get(request=ask).outcome == Outcome.REROUTED
 
 
+def test_an_appeal_waits_while_the_level_has_been_asked_for_again(org):
+    """Found by the state machine: rejected, then asked for again by a manager, then appealed.
+    The database allows one pending request per level; the appeal is refused in plain words."""
+    esc = to_level_two(org)
+    ask = ask_for_the_cto(org, esc)
+    services.approval_decide(
+        request=ask, actor=org.lead, approve=False, reason="Level 2 can still fix it today."
+    )
+    again = ask_for_the_cto(org, esc)
+    with pytest.raises(esc_services.Conflict, match="already waiting for an approval of level 3"):
+        services.approval_appeal(
+            request=ask, actor=org.raiser, reason="It has been failing for six hours; customers are leaving."
+        )
+    assert list(ApprovalRequest.objects.filter(escalation=esc, status=RequestStatus.PENDING)) == [again]
+    assert not ApprovalRequest.objects.filter(appeal_of=ask).exists()
+
+
 def test_the_raiser_may_appeal_a_rejection_once_to_the_approvers_manager(org):
     esc = to_level_two(org)
     ask = ask_for_the_cto(org, esc)
