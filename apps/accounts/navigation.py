@@ -31,7 +31,7 @@ NAV = [
     NavItem("Teams", "contacts:teams"),
     NavItem("On call", "contacts:on_call"),
     NavItem("Audit trail", "audit:events", Cap.BROWSE_AUDIT),
-    NavItem("Timers", "timers:overview", Cap.BROWSE_AUDIT),
+    NavItem("Timers", "timers:overview", Cap.SEE_OPERATIONS),
     NavItem("Admin", "admin:index", Cap.EDIT_POLICIES, staff_only=True),
 ]
 

@@ -78,6 +78,11 @@ class Cap:
         "See every escalation that is not confidential",
         {R: "not confidential", M: "not confidential", E: "not confidential", A: "read-only", G: "not confidential"},
     )
+    READ_CONFIDENTIAL = Capability(
+        "read_confidential",
+        "Read confidential escalations they take no part in (read-only, each read audited)",
+        {A: "all, read-only, each read audited"},
+    )
     RESPOND_ESCALATION = Capability(
         "respond_escalation",
         "Acknowledge, hand off and resolve escalations they own",
@@ -102,6 +107,11 @@ class Cap:
         "browse_audit",
         "Browse the decision log, history and audit chain",
         {M: "own team", A: "all, read-only", G: "all"},
+    )
+    SEE_OPERATIONS = Capability(
+        "see_operations",
+        "See the portal's clocks and message deliveries",
+        {A: "read-only", G: "all"},
     )
     FILE_PROTECTION_REPORT = Capability(
         "file_protection_report",

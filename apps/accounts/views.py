@@ -33,8 +33,8 @@ def home(request):
     context = {
         "roles": [{"value": r.value, "label": r.label} for r in roles],
         "capabilities": capabilities,
-        "recent_audit": recent_events(limit=8) if user.has_perm(Cap.BROWSE_AUDIT.perm) else None,
-        "sweep": sweep_health() if user.has_perm(Cap.BROWSE_AUDIT.perm) else None,
+        "recent_audit": recent_events(user, limit=8) if user.has_perm(Cap.BROWSE_AUDIT.perm) else None,
+        "sweep": sweep_health() if user.has_perm(Cap.SEE_OPERATIONS.perm) else None,
         "governance": _governance_dashboard(user),
         "work": _my_work(user),
     }

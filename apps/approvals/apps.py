@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from apps.audit.scopes import Scope, register_scoper
+
 
 class ApprovalsConfig(AppConfig):
     name = "apps.approvals"
@@ -12,3 +14,12 @@ class ApprovalsConfig(AppConfig):
         from apps.escalations.gate import register_gate
 
         register_gate(EscalationGate())
+        register_scoper("approvals.approvalrequest", _request_scope)
+
+
+def _request_scope(request) -> Scope:
+    """A request belongs to its escalation; a freeze exception to the requester's team."""
+    if request.escalation_id:
+        return Scope(escalation_id=request.escalation_id)
+    person = request.requester_person
+    return Scope(team_id=person.team_id if person else None)

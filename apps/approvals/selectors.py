@@ -15,12 +15,49 @@ from django.utils import timezone
 from apps.accounts.roles import Cap, Role
 from apps.approvals.models import ApprovalDecision, ApprovalRequest, ExecutiveBrief, Outcome, RequestStatus
 from apps.audit.services import record
-from apps.escalations.selectors import visible_escalations
+from apps.contacts.selectors import oversight_of
+from apps.escalations.selectors import visible_escalations, visible_through
 from apps.escalations.services import person_of
 
 
+def _about_visible_escalation(user, relation: str = "escalation") -> Q:
+    """A request (or decision, or brief) is seen by whoever may see its escalation; a freeze
+    exception, which has none, is restricted by the caller's own rule."""
+    rule = visible_through(user, relation)
+    if not rule:  # sees every escalation: no condition (an OR with an empty Q would drop it)
+        return Q()
+    return Q(**{f"{relation}__isnull": True}) | rule
+
+
+def _overseen(user, prefix: str = "") -> Q | None:
+    """The rule of ``overseen_requests`` as a condition on ``prefix`` (a path to a request);
+    None when the user oversees nothing."""
+    oversight = oversight_of(user)
+    if not oversight.any:
+        return None
+    rule = _about_visible_escalation(user, f"{prefix}escalation")
+    if oversight.everything:
+        return rule
+    teams = oversight.team_ids
+    return rule & (
+        Q(**{f"{prefix}approver__team_id__in": teams})
+        | Q(**{f"{prefix}requester_person__team_id__in": teams})
+        | Q(**{f"{prefix}escalation__raiser_person__team_id__in": teams})
+    )
+
+
+def overseen_requests(user) -> QuerySet[ApprovalRequest]:
+    """The requests whose decisions someone may browse (decision log, its export, the
+    bottleneck report): auditors and governance admins every one, managers those of the teams
+    they oversee (the approver's, the requester's or the raiser's); and never one about an
+    escalation they may not open."""
+    rule = _overseen(user)
+    return ApprovalRequest.objects.none() if rule is None else ApprovalRequest.objects.filter(rule)
+
+
 def inbox(user) -> tuple[list[ApprovalRequest], list[ApprovalRequest]]:
-    """(mine, others an executive may take): pending, oldest first."""
+    """(mine, others an executive may take): pending, oldest first. An executive sees others'
+    requests only about escalations they may open (issue 8: confidential ones leaked here)."""
     person = person_of(user)
     pending = (
         ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
@@ -31,7 +68,9 @@ def inbox(user) -> tuple[list[ApprovalRequest], list[ApprovalRequest]]:
     others: list[ApprovalRequest] = []
     if Role.EXECUTIVE in user.roles:
         others = [
-            r for r in pending.exclude(approver=person)[:50] if not person or person.pk not in r.excluded
+            r
+            for r in pending.exclude(approver=person).filter(_about_visible_escalation(user))[:50]
+            if not person or person.pk not in r.excluded
         ]
     return mine, others
 
@@ -45,8 +84,9 @@ def _involved(user) -> Q:
 
 
 def get_request_for_user(user, pk: int) -> ApprovalRequest:
-    """A request the user takes part in, or may oversee (executives, auditors, governance);
-    404 otherwise: a request can reveal a confidential escalation."""
+    """A request the user takes part in, one whose decisions they browse (``overseen_requests``),
+    or, for an executive, one about an escalation they may open; 404 otherwise: a request can
+    reveal a confidential escalation."""
     qs = ApprovalRequest.objects.select_related(
         "escalation__service",
         "escalation__raiser",
@@ -59,37 +99,25 @@ def get_request_for_user(user, pk: int) -> ApprovalRequest:
     request = qs.filter(pk=pk).first()
     if request is None:
         raise Http404("No such approval request.")
-    oversees = (
-        Role.EXECUTIVE in user.roles or Role.AUDITOR in user.roles or Role.GOVERNANCE_ADMIN in user.roles
-    )
-    involved = ApprovalRequest.objects.filter(_involved(user), pk=pk).exists()
-    if not involved and not oversees:
-        raise Http404("No such approval request.")
+    if ApprovalRequest.objects.filter(_involved(user), pk=pk).exists():
+        return request
+    if overseen_requests(user).filter(pk=pk).exists():
+        return request
     if (
-        request.escalation_id
-        and not involved
-        and not visible_escalations(user).filter(pk=request.escalation_id).exists()
+        Role.EXECUTIVE in user.roles
+        and ApprovalRequest.objects.filter(_about_visible_escalation(user), pk=pk).exists()
     ):
-        raise Http404("No such approval request.")
-    return request
+        return request
+    raise Http404("No such approval request.")
 
 
 def decision_log(user) -> QuerySet[ApprovalDecision]:
-    """Auditors and governance admins: every decision; managers: their own team's."""
-    qs = ApprovalDecision.objects.select_related(
+    """The decisions on the requests the user oversees (``overseen_requests``)."""
+    decisions = ApprovalDecision.objects.select_related(
         "request__escalation__policy", "request__approver", "request__freeze", "decided_by"
     )
-    if Role.AUDITOR in user.roles or Role.GOVERNANCE_ADMIN in user.roles:
-        return qs
-    person = person_of(user)
-    if person is None or person.team_id is None:
-        return qs.none()
-    team = person.team_id
-    return qs.filter(
-        Q(request__approver__team_id=team)
-        | Q(request__requester_person__team_id=team)
-        | Q(request__escalation__raiser_person__team_id=team)
-    )
+    rule = _overseen(user, "request__")
+    return decisions.none() if rule is None else decisions.filter(rule)
 
 
 @dataclass
@@ -165,7 +193,7 @@ def bottlenecks(user, *, days: int = 90) -> Bottlenecks:
     )
     by_policy = sorted((_row(n, s, 0) for n, s in per_policy.items()), key=lambda r: -(r.p90_hours or 0))
     now = timezone.now()
-    pending = ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
+    pending = overseen_requests(user).filter(status=RequestStatus.PENDING)
     buckets, lower = [], timedelta(0)
     for label, upper in AGE_BUCKETS:
         q = pending.filter(requested_at__lte=now - lower)

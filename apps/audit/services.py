@@ -12,6 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from apps.audit.models import GENESIS_HASH, AuditEvent
+from apps.audit.scopes import scope_of
 
 # Arbitrary constant naming "the audit chain head" among PostgreSQL advisory locks.
 CHAIN_LOCK_KEY = 0x6573_6361_6C61_7564  # "escalaud"
@@ -34,6 +35,7 @@ def record(
     lock lasts until the caller's transaction commits, so the next writer sees this row as the
     head; a rolled-back transaction leaves no row and no gap.
     """
+    scope = scope_of(target)
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
@@ -53,6 +55,8 @@ def record(
             target_repr=target_repr[:255],
             # Round-trip through JSON so what is stored is exactly what was hashed.
             data=json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
+            escalation_id=scope.escalation_id,
+            team_id=scope.team_id,
             prev_hash=prev_hash,
         )
         event.hash = event.compute_hash()

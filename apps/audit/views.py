@@ -19,6 +19,7 @@ def events(request):
     form = EventFilter(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     rows, next_cursor = events_page(
+        request.user,
         before_seq=filters.get("before"),
         action=filters.get("action", ""),
         actor=filters.get("actor", ""),

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, QuerySet
 
+from apps.accounts.roles import Cap
 from apps.contacts.models import BackupAssignment, Person, Rotation, RotationMember, RotationOverride, Team
 
 
@@ -134,3 +135,49 @@ def org_chart() -> list[dict]:
         return {"person": person, "reports": [node(c, seen | {c.pk}) for c in kids]}
 
     return [node(root, frozenset({root.pk})) for root in children.get(None, [])]
+
+
+# --- oversight: whose records a person may look back on ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Oversight:
+    """Whose records someone may browse the history and audit of (the matrix's "browse the
+    decision log, history and audit chain"): everything (auditors, governance admins), the
+    teams they manage (managers), or nothing. Their own person record is always theirs."""
+
+    everything: bool
+    team_ids: frozenset[int]
+    person_id: int | None
+
+    def covers_team(self, team_id: int | None) -> bool:
+        return self.everything or (team_id is not None and team_id in self.team_ids)
+
+    def covers_person(self, person: Person) -> bool:
+        return self.covers_team(person.team_id) or (self.person_id is not None and person.pk == self.person_id)
+
+    @property
+    def any(self) -> bool:
+        return self.everything or bool(self.team_ids)
+
+
+def oversight_of(user) -> Oversight:
+    """A manager oversees their own team and the teams of everyone who reports to them,
+    directly or not (walked breadth-first: one query per level of the org chart)."""
+    if not user.is_authenticated:
+        return Oversight(False, frozenset(), None)
+    person = Person.objects.filter(user_id=user.pk).only("pk", "team_id").first()
+    person_id = person.pk if person else None
+    scopes = {Cap.BROWSE_AUDIT.scopes[r] for r in user.roles if Cap.BROWSE_AUDIT.allows(r)}
+    if user.is_superuser or any(scope.startswith("all") for scope in scopes):
+        return Oversight(True, frozenset(), person_id)
+    if not scopes or person is None:
+        return Oversight(False, frozenset(), person_id)
+    teams: set[int] = {person.team_id} if person.team_id else set()
+    frontier, seen = {person.pk}, {person.pk}
+    while frontier:
+        reports = list(Person.objects.filter(manager_id__in=frontier).values_list("pk", "team_id"))
+        frontier = {pk for pk, _ in reports} - seen
+        seen |= frontier
+        teams |= {team for _, team in reports if team}
+    return Oversight(False, frozenset(teams), person_id)

@@ -37,6 +37,7 @@ from apps.contacts.forms import (
 )
 from apps.contacts.models import Person, Rotation, Team
 from apps.contacts.people import person_errors, person_save
+from apps.contacts.selectors import oversight_of
 from apps.contacts.services import backup_assign, rotation_override_add, rotation_save
 from apps.contacts.tables import PersonTable
 
@@ -91,7 +92,7 @@ def team(request, slug: str):
         "owned_services": team.owned_services.all(),
         "supported_services": team.supported_services.all(),
         "problems": problems,
-        "history": history_for(team),
+        "history": history_for(team) if oversight_of(request.user).covers_team(team.pk) else None,
         "can_edit": request.user.has_perm(Cap.EDIT_POLICIES.perm),
     }
     return render(request, "contacts/team_detail.html", context)
@@ -111,6 +112,14 @@ def people(request):
         "can_export": request.user.has_perm(Cap.BROWSE_AUDIT.perm),
     }
     return render(request, "contacts/people.html", context)
+
+
+def _person_history(user, person: Person) -> dict:
+    """History is for those who oversee the person's team, and for the person themselves:
+    it holds old addresses and phone numbers (issue 8: any signed-in user read them)."""
+    if not oversight_of(user).covers_person(person):
+        return {"history": None, "method_changes": None}
+    return {"history": history_for(person), "method_changes": contact_method_changes(person)}
 
 
 @authenticated
@@ -133,8 +142,7 @@ def person(request, pk: int):
         ),
         "overrides": person.rotation_overrides.filter(ends_at__gt=now).select_related("rotation__team"),
         "problems": selectors.person_problems(person),
-        "history": history_for(person),
-        "method_changes": contact_method_changes(person),
+        **_person_history(request.user, person),
         "can_edit": request.user.has_perm(Cap.EDIT_POLICIES.perm),
     }
     return render(request, "contacts/person_detail.html", context)
@@ -177,7 +185,7 @@ def rotation(request, pk: int):
         "rotation": rotation,
         "shifts": upcoming_shifts(rotation, now, count=8),
         "overrides": [o for o in rotation.overrides.all() if o.ends_at > now - timedelta(days=30)],
-        "history": history_for(rotation),
+        "history": history_for(rotation) if oversight_of(request.user).covers_team(rotation.team_id) else None,
         "can_edit": request.user.has_perm(Cap.EDIT_POLICIES.perm),
     }
     return render(request, "contacts/rotation_detail.html", context)
@@ -205,13 +213,13 @@ def export_csv(request):
 
 
 def _export_scope(user):
-    scopes = {Cap.BROWSE_AUDIT.scopes[r] for r in user.roles if Cap.BROWSE_AUDIT.allows(r)}
-    if user.is_superuser or any(s.startswith("all") for s in scopes):
+    oversight = oversight_of(user)
+    if oversight.everything:
         return Person.objects.all(), "all"
-    own = Person.objects.filter(user=user).select_related("team").first()
-    if own is None or own.team is None:
+    if not oversight.team_ids:
         return Person.objects.none(), "own team (none)"
-    return Person.objects.filter(team=own.team), f"own team: {own.team.slug}"
+    slugs = sorted(Team.objects.filter(pk__in=oversight.team_ids).values_list("slug", flat=True))
+    return Person.objects.filter(team_id__in=oversight.team_ids), f"own team: {', '.join(slugs)}"
 
 
 @requires(Cap.EDIT_POLICIES)

@@ -7,4 +7,6 @@ class EscalationsConfig(AppConfig):
     verbose_name = "Escalations"
 
     def ready(self) -> None:
-        from apps.escalations import handlers  # noqa: F401 - registers the deadline handlers
+        from apps.escalations import audit, handlers  # noqa: F401 - registers the deadline handlers
+
+        audit.register()

@@ -1,10 +1,15 @@
 """Reads about escalations that views, the API and the benchmarks share.
 
-Visibility is decided in SQL, never row by row: people who may see every escalation that is
-not confidential (responders, managers, executives, auditors, governance admins) see those;
-everybody sees the escalations they take part in, through guardian's direct foreign-key
-permission rows (raiser, owners, backups, approvers). A confidential escalation is visible
-only through those rows: to anyone else it does not exist (404, not 403).
+Visibility is decided here, once, in SQL, and every list, feed, export, inbox and report that
+shows escalations (or records about one: approval requests, decisions, briefs, audit events)
+filters by ``visible_escalations``:
+- people who may see every escalation that is not confidential (responders, managers,
+  executives, auditors, governance admins) see those;
+- everybody sees the escalations they take part in, through guardian's direct foreign-key
+  permission rows (raiser, owners, backups, approvers);
+- auditors see confidential escalations too (the reason an auditor exists), read-only, and
+  each time one opens a confidential escalation they take no part in, it is an audit event.
+To anyone else a confidential escalation does not exist (404, not 403).
 """
 
 from __future__ import annotations
@@ -19,22 +24,26 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.roles import Cap
+from apps.audit.services import record
 from apps.escalations.models import ACTIVE, Escalation, EscalationUserObjectPermission, HandOff, TimelineEvent
-from apps.escalations.services import may_trigger, person_of
+from apps.escalations.services import is_participant, may_trigger, person_of
 from apps.notifications.services import notifications_for_subject
+
+
+def _view_permission_id() -> int:
+    # Looked up per call, not cached: ids differ between databases (and between test flushes).
+    return (
+        Permission.objects.only("pk").get(content_type__app_label="escalations", codename="view_escalation").pk
+    )
 
 
 def _participates(user) -> Exists:
     # By permission id, not by codename: a join to auth_permission inside the correlated EXISTS
     # keeps SQLite from using guardian's (user, permission, object) index (17 s for page 50 of a
-    # staff member's list at 100,000 rows; 52 ms by id). Looked up per call, not cached: ids
-    # differ between databases (and between test flushes).
-    permission = Permission.objects.only("pk").get(
-        content_type__app_label="escalations", codename="view_escalation"
-    )
+    # staff member's list at 100,000 rows; 52 ms by id).
     return Exists(
         EscalationUserObjectPermission.objects.filter(
-            content_object=OuterRef("pk"), user=user, permission_id=permission.pk
+            content_object=OuterRef("pk"), user=user, permission_id=_view_permission_id()
         )
     )
 
@@ -42,10 +51,56 @@ def _participates(user) -> Exists:
 def visible_escalations(user) -> QuerySet[Escalation]:
     if not user.is_authenticated:
         return Escalation.objects.none()
+    if user.has_perm(Cap.READ_CONFIDENTIAL.perm):
+        return Escalation.objects.all()
     participates = _participates(user)
     if user.has_perm(Cap.SEE_ESCALATIONS.perm):
         return Escalation.objects.filter(Q(confidential=False) | participates)
     return Escalation.objects.filter(participates)
+
+
+def visible_through(user, relation: str) -> Q:
+    """The same rule as ``visible_escalations``, for records that hang off an escalation
+    (``relation`` is the path to it, e.g. ``"escalation"`` or ``"request__escalation"``).
+    A record with no escalation at all is not restricted by this rule: callers decide."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.has_perm(Cap.READ_CONFIDENTIAL.perm):
+        return Q()
+    taking_part = Q(
+        **{
+            f"{relation}__in": EscalationUserObjectPermission.objects.filter(
+                user_id=user.pk, permission_id=_view_permission_id()
+            ).values("content_object_id")
+        }
+    )
+    if user.has_perm(Cap.SEE_ESCALATIONS.perm):
+        return Q(**{f"{relation}__confidential": False}) | taking_part
+    return taking_part
+
+
+def visible_by_id(user, column: str) -> Q:
+    """The same rule again, for a plain id column that names an escalation (an audit event's
+    ``escalation_id``). Those who see everything not confidential are kept from the few
+    confidential escalations they take no part in, rather than joined to every escalation."""
+    if user.has_perm(Cap.READ_CONFIDENTIAL.perm):
+        return Q()
+    taking_part = EscalationUserObjectPermission.objects.filter(
+        user_id=user.pk, permission_id=_view_permission_id()
+    ).values("content_object_id")
+    if user.has_perm(Cap.SEE_ESCALATIONS.perm):
+        hidden = Escalation.objects.filter(confidential=True).exclude(pk__in=taking_part).values("pk")
+        return ~Q(**{f"{column}__in": hidden})
+    return Q(**{f"{column}__in": taking_part})
+
+
+def of_teams(escalations: QuerySet[Escalation], team_ids) -> QuerySet[Escalation]:
+    """A team's escalations: raised by one of its people, owned by one, or on a service it owns."""
+    return escalations.filter(
+        Q(raiser_person__team_id__in=team_ids)
+        | Q(owner__team_id__in=team_ids)
+        | Q(service__owner_team_id__in=team_ids)
+    )
 
 
 # What a row of the list or the dashboard prints; the wide columns (the frozen chain, the
@@ -81,8 +136,11 @@ def for_export(user) -> QuerySet[Escalation]:
     return visible_escalations(user).select_related("service", "owner", "raiser", "policy")
 
 
-def get_escalation_for_user(user, pk: int) -> Escalation:
-    """The escalation if the user may see it; 404 otherwise (existence may be confidential)."""
+def get_escalation_for_user(user, pk: int, *, page: str = "") -> Escalation:
+    """The escalation if the user may see it; 404 otherwise (existence may be confidential).
+
+    Opening a confidential escalation one takes no part in (an auditor) is an audit event,
+    written before the page is shown; ``page`` names where it was read from."""
     esc = (
         visible_escalations(user)
         .select_related("service", "owner__user", "raiser", "raiser_person", "policy__owner")
@@ -91,6 +149,13 @@ def get_escalation_for_user(user, pk: int) -> Escalation:
     )
     if esc is None:
         raise Http404("No such escalation.")
+    if esc.confidential and page and not is_participant(user, esc):
+        record(
+            action="escalations.confidential_read",
+            actor=user,
+            target=esc,
+            data={"reference": esc.reference, "page": page},
+        )
     return esc
 
 
@@ -156,7 +221,8 @@ class Actions:
 
 
 def actions_for(user, esc: Escalation) -> Actions:
-    if not user.roles - {"auditor"}:
+    """Only the people taking part act, and each only as their role allows; auditors read."""
+    if not user.roles - {"auditor"} or not is_participant(user, esc):
         return Actions()
     is_owner = bool(esc.owner and esc.owner.user_id == user.pk and user.has_perm(Cap.RESPOND_ESCALATION.perm))
     is_raiser = esc.raiser_id == user.pk

@@ -179,7 +179,7 @@ def escalation_raise(request):
 
 @authenticated
 def escalation_detail(request, pk: int):
-    esc = selectors.get_escalation_for_user(request.user, pk)
+    esc = selectors.get_escalation_for_user(request.user, pk, page=request.path)
     return _render_detail(request, esc)
 
 
@@ -246,107 +246,105 @@ def _hand_off_candidates(esc: Escalation):
 # --- actions ----------------------------------------------------------------------------------
 
 
-def _versioned(form) -> int | None:
-    return form.cleaned_data.get("version") if form.is_valid() else None
+def _clean(form) -> dict:
+    """The form's data once it is valid. A form that does not parse (a level that is not a
+    number, a stale version that is not one) never reaches a service: it is a 400 beside
+    its field, and nothing changes."""
+    if not form.is_valid():
+        raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
+    return form.cleaned_data
 
 
 def _act_acknowledge(request, esc):
-    form = ReasonForm(request.POST)
-    services.escalation_acknowledge(escalation=esc, actor=request.user, expected_version=_versioned(form))
-    return "Acknowledged: you own it. The resolve clock keeps running.", None
+    data = _clean(ReasonForm(request.POST))
+    services.escalation_acknowledge(escalation=esc, actor=request.user, expected_version=data.get("version"))
+    return "Acknowledged: you own it. The resolve clock keeps running."
 
 
 def _act_hand_off(request, esc):
-    form = HandOffForm(request.POST, candidates=_hand_off_candidates(esc))
-    form.is_valid()
+    data = _clean(HandOffForm(request.POST, candidates=_hand_off_candidates(esc)))
     services.escalation_hand_off(
         escalation=esc,
         actor=request.user,
-        to_person=form.cleaned_data.get("to_person"),
-        context_summary=form.cleaned_data.get("context_summary", ""),
-        expected_version=form.cleaned_data.get("version"),
+        to_person=data.get("to_person"),
+        context_summary=data.get("context_summary", ""),
+        expected_version=data.get("version"),
     )
-    return "Handed off.", ("hand_off", form)
+    return "Handed off."
 
 
 def _act_escalate(request, esc):
     actions = selectors.actions_for(request.user, esc)
-    form = EscalateForm(request.POST, levels=actions.escalate_to or esc.levels)
-    form.is_valid()
+    data = _clean(EscalateForm(request.POST, levels=actions.escalate_to or esc.levels))
     services.escalation_escalate(
         escalation=esc,
         actor=request.user,
-        reason=form.cleaned_data.get("reason", ""),
-        to_level=form.cleaned_data.get("to_level"),
-        expected_version=form.cleaned_data.get("version"),
+        reason=data.get("reason", ""),
+        to_level=data.get("to_level"),
+        expected_version=data.get("version"),
     )
-    return "Escalated.", ("escalate", form)
+    return "Escalated."
 
 
 def _act_de_escalate(request, esc):
-    form = EscalateForm(request.POST, levels=esc.levels)
-    form.is_valid()
+    data = _clean(EscalateForm(request.POST, levels=esc.levels))
     services.escalation_de_escalate(
         escalation=esc,
         actor=request.user,
-        to_level=form.cleaned_data.get("to_level") or 0,
-        reason=form.cleaned_data.get("reason", ""),
-        expected_version=form.cleaned_data.get("version"),
+        to_level=data.get("to_level") or 0,
+        reason=data.get("reason", ""),
+        expected_version=data.get("version"),
     )
-    return "De-escalated.", ("de_escalate", form)
+    return "De-escalated."
 
 
 def _act_resolve(request, esc):
-    form = ResolveForm(request.POST, escalation=esc)
-    form.is_valid()
+    data = _clean(ResolveForm(request.POST, escalation=esc))
     services.escalation_resolve(
         escalation=esc,
         actor=request.user,
-        summary=form.cleaned_data.get("summary", ""),
-        criteria_confirmed=form.cleaned_data.get("criteria") or [],
-        expected_version=form.cleaned_data.get("version"),
+        summary=data.get("summary", ""),
+        criteria_confirmed=data.get("criteria") or [],
+        expected_version=data.get("version"),
     )
-    return "Resolved. The raiser is asked to confirm.", ("resolve", form)
+    return "Resolved. The raiser is asked to confirm."
 
 
 def _act_close(request, esc):
-    form = ReasonForm(request.POST)
-    services.escalation_close(escalation=esc, actor=request.user, expected_version=_versioned(form))
-    return "Closed. Thank you for confirming.", None
+    data = _clean(ReasonForm(request.POST))
+    services.escalation_close(escalation=esc, actor=request.user, expected_version=data.get("version"))
+    return "Closed. Thank you for confirming."
 
 
 def _act_reopen(request, esc):
-    form = ReasonForm(request.POST)
-    form.is_valid()
+    data = _clean(ReasonForm(request.POST))
     services.escalation_reopen(
         escalation=esc,
         actor=request.user,
-        reason=form.cleaned_data.get("reason", ""),
-        expected_version=form.cleaned_data.get("version"),
+        reason=data.get("reason", ""),
+        expected_version=data.get("version"),
     )
-    return "Reopened: the owner has been told.", ("reopen", form)
+    return "Reopened: the owner has been told."
 
 
 def _act_withdraw(request, esc):
-    form = ReasonForm(request.POST)
-    form.is_valid()
+    data = _clean(ReasonForm(request.POST))
     services.escalation_withdraw(
         escalation=esc,
         actor=request.user,
-        reason=form.cleaned_data.get("reason", ""),
-        expected_version=form.cleaned_data.get("version"),
+        reason=data.get("reason", ""),
+        expected_version=data.get("version"),
     )
-    return "Withdrawn. Every clock has stopped.", ("withdraw", form)
+    return "Withdrawn. Every clock has stopped."
 
 
 def _act_comment(request, esc):
-    form = CommentForm(request.POST)
-    form.is_valid()
-    update = bool(form.cleaned_data.get("stakeholder_update"))
+    data = _clean(CommentForm(request.POST))
+    update = bool(data.get("stakeholder_update"))
     services.escalation_comment(
-        escalation=esc, actor=request.user, text=form.cleaned_data.get("text", ""), stakeholder_update=update
+        escalation=esc, actor=request.user, text=data.get("text", ""), stakeholder_update=update
     )
-    return ("Update sent to everyone involved." if update else "Comment added."), ("comment", form)
+    return "Update sent to everyone involved." if update else "Comment added."
 
 
 ACTIONS = {
@@ -371,7 +369,7 @@ def escalation_action(request, pk: int, action: str):
     esc = selectors.get_escalation_for_user(request.user, pk)
     try:
         selectors.require_writer(request.user)
-        message, _ = handler(request, esc)
+        message = handler(request, esc)
     except ValidationError as exc:
         name, form = _bound_form(request, esc, action)
         leftover = apply_errors(form, error_dict(exc))

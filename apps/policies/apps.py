@@ -7,4 +7,7 @@ class PoliciesConfig(AppConfig):
     verbose_name = "Escalation policies"
 
     def ready(self) -> None:
+        from apps.audit.scopes import Scope, register_scoper
         from apps.policies import handlers  # noqa: F401 - registers deadline handlers
+
+        register_scoper("policies.escalationpolicy", lambda policy: Scope(team_id=policy.owner.team_id))

@@ -29,6 +29,7 @@ from apps.contacts.selectors import (
     Unreachable,
     on_call,
     on_call_rotation,
+    oversight_of,
     person_problems,
     rotation_problems,
     rotations_prefetched,
@@ -125,7 +126,9 @@ def _render_detail(request, policy: EscalationPolicy, review_form: ReviewForm, s
         "services": list(policy.services.all()),
         "overdue": policy.active and policy.next_review_on <= today,
         "review_form": review_form,
-        "history": policy_history(policy),
+        "history": policy_history(policy)
+        if oversight_of(request.user).covers_team(policy.owner.team_id)
+        else None,
         "history_limit": HISTORY_LIMIT,
         "can_edit": _can_edit(request),
         "now": now,
@@ -410,7 +413,7 @@ def calendar_list(request):
 def calendar_detail(request, pk: int):
     calendar = get_object_or_404(BusinessCalendar.objects.prefetch_related("closures"), pk=pk)
     today = timezone.localdate()
-    history = merge_entries(
+    history = None if not oversight_of(request.user).everything else merge_entries(
         history_entries(
             BusinessCalendar.history.filter(id=pk),
             HISTORY_LIMIT,

@@ -6,7 +6,7 @@ from apps.timers import selectors
 from apps.timers.registry import registered_kinds
 
 
-@requires(Cap.BROWSE_AUDIT)
+@requires(Cap.SEE_OPERATIONS)
 def overview(request):
     """Operators' view of the clocks: is the sweep alive, what is pending, what is failing."""
     return render(

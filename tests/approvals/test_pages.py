@@ -100,7 +100,11 @@ def test_deciding_someone_elses_request_is_403_and_a_stale_decision_409(client, 
         reverse("approvals:decide", args=[ask.pk]), {"version": ask.version, "decision": "approve"}
     )
     assert response.status_code == 403 and "named in this escalation" in response.content.decode()
-    client.force_login(org.director)  # not involved: the request does not exist for him
+    client.force_login(org.director)  # oversees the team: may read the request, not decide it
+    assert (
+        client.post(reverse("approvals:decide", args=[ask.pk]), {"version": ask.version}).status_code == 403
+    )
+    client.force_login(org.outsider)  # no part and no oversight: the request does not exist for him
     assert (
         client.post(reverse("approvals:decide", args=[ask.pk]), {"version": ask.version}).status_code == 404
     )

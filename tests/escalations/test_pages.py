@@ -146,7 +146,7 @@ def test_confidential_escalations_do_not_exist_for_outsiders(client, world):
         (world.raiser, 200),
         (world.engineer, 200),
         (world.eng_manager, 404),
-        (world.auditor, 404),
+        (world.auditor, 200),  # auditors read confidential escalations: read-only, audited
         (world.outsider, 404),
     ):
         client.force_login(user)
@@ -155,6 +155,24 @@ def test_confidential_escalations_do_not_exist_for_outsiders(client, world):
         assert (esc.reference in listing) == (expected == 200), user
     client.force_login(world.eng_manager)
     assert act(client, esc, "acknowledge").status_code == 404
+
+
+def test_an_auditor_reads_a_confidential_escalation_read_only_and_each_read_is_audited(client, world):
+    from apps.audit.models import AuditEvent
+
+    esc = raise_one(world, confidential=True)
+    client.force_login(world.auditor)
+    for _ in range(2):
+        assert client.get(reverse("escalations:detail", args=[esc.pk])).status_code == 200
+    reads = AuditEvent.objects.filter(action="escalations.confidential_read", target_id=str(esc.pk))
+    assert reads.count() == 2
+    assert reads.first().actor_username == world.auditor.username
+    assert reads.first().data["page"] == reverse("escalations:detail", args=[esc.pk])
+    assert act(client, esc, "acknowledge").status_code == 403
+    # Participants reading their own escalation are not "reads" to report.
+    client.force_login(world.raiser)
+    client.get(reverse("escalations:detail", args=[esc.pk]))
+    assert reads.count() == 2
 
 
 def test_staff_see_only_what_they_take_part_in(client, world, user_factory):

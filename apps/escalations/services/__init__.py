@@ -39,6 +39,7 @@ from apps.escalations.services.common import (  # noqa: F401
     UPDATE_DUE,
     Conflict,
     grant_participant,
+    is_participant,
     manager_to_tell,
     person_of,
 )

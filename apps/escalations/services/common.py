@@ -16,6 +16,7 @@ from apps.escalations import chain as ch
 from apps.escalations.models import (
     ACTIVE,
     Escalation,
+    EscalationUserObjectPermission,
     Status,
     TimelineEvent,
 )
@@ -88,6 +89,27 @@ def _require_owner(esc: Escalation, actor, verb: str) -> None:
     if esc.owner is None or esc.owner.user_id != actor.pk:
         who = esc.owner.full_name if esc.owner else "nobody yet"
         raise PermissionDenied(f"Only the owner of {esc.reference} ({who}) can {verb} it.")
+
+
+def is_participant(user, esc: Escalation) -> bool:
+    """Whether the user takes part in the escalation (raiser, owner, past owners, the people of
+    levels reached, backups, approvers): every such step grants a guardian row
+    (``grant_participant``), so the row is the one answer."""
+    if user is None or not user.is_authenticated:
+        return False
+    return EscalationUserObjectPermission.objects.filter(
+        content_object_id=esc.pk,
+        user_id=user.pk,
+        permission__codename="view_escalation",
+        permission__content_type__app_label="escalations",
+    ).exists()
+
+
+def _require_participant(esc: Escalation, actor, verb: str) -> None:
+    """Only the people taking part act on an escalation, whatever their role allows elsewhere
+    (issue 8: a manager of another team could escalate anything they could see)."""
+    if not is_participant(actor, esc):
+        raise PermissionDenied(f"You take no part in {esc.reference}, so you cannot {verb} it.")
 
 
 def _require_raiser(esc: Escalation, actor, verb: str) -> None:

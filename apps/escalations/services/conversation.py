@@ -28,9 +28,11 @@ from apps.escalations.services.common import (
     _lock,
     _notify,
     _require_owner,
+    _require_participant,
     _require_status,
     _schedule,
     _text,
+    is_participant,
 )
 from apps.notifications.services import notifications_release
 from apps.policies.content import check_outgoing
@@ -61,6 +63,7 @@ def escalation_comment(
     and restarts the update clock. Not a state change: no version step."""
     esc = _lock(escalation)
     _require_status(esc, ACTIVE + (Status.RESOLVED,), "commented on")
+    _require_participant(esc, actor, "comment on")
     text = _text(text, "text", "The comment", 2)
     if stakeholder_update:
         _require_owner(esc, actor, "post stakeholder updates on")
@@ -104,11 +107,12 @@ def escalation_set_embargo(
     and executive briefs wait in the outbox until the embargo is lifted."""
     esc = _lock(escalation, expected_version)
     _require_status(esc, ACTIVE + (Status.RESOLVED,), "embargoed")
-    if (
-        actor.pk not in {esc.raiser_id, esc.owner.user_id if esc.owner else None}
-        and Role.EXECUTIVE not in actor.roles
+    if actor.pk not in {esc.raiser_id, esc.owner.user_id if esc.owner else None} and not (
+        Role.EXECUTIVE in actor.roles and is_participant(actor, esc)
     ):
-        raise PermissionDenied("Only the raiser, the owner or an executive can embargo or lift an embargo.")
+        raise PermissionDenied(
+            "Only the raiser, the owner or an executive taking part can embargo or lift an embargo."
+        )
     if esc.embargoed == embargoed:
         raise Conflict(f"{esc.reference} is {'already' if embargoed else 'not'} under embargo.")
     reason = _text(reason, "reason", "The reason", MIN_REASON)

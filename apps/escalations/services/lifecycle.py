@@ -40,6 +40,7 @@ from apps.escalations.services.common import (
     _notify,
     _refresh_next_due,
     _require_owner,
+    _require_participant,
     _require_raiser,
     _require_status,
     _schedule,
@@ -312,6 +313,7 @@ def escalation_escalate(
     """Move the escalation up the chain (to the next level, or a chosen higher one)."""
     esc = _lock(escalation, expected_version)
     _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "escalated")
+    _require_participant(esc, actor, "escalate")
     target = to_level or esc.current_level + 1
     level = esc.level(target)
     if level is None or target <= esc.current_level:

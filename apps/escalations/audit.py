@@ -1,0 +1,34 @@
+"""What the audit trail needs to know about escalations (``apps.audit.scopes``): an event about
+an escalation belongs to it, and who may read the trail at all.
+
+The reader rule lives here because this is the lowest app that knows both halves of it: whom
+a person oversees (contacts) and which escalations they may open (escalations).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from apps.audit.scopes import Scope, register_reader_rule, register_scoper
+from apps.contacts.selectors import oversight_of
+from apps.escalations import selectors
+
+
+def audit_reader_rule(user) -> Q | None:
+    """Auditors read every event; governance admins every event but those about confidential
+    escalations they take no part in; managers the events about their teams' people, teams,
+    rotations and policies and about their teams' escalations they may open; nobody else any."""
+    oversight = oversight_of(user)
+    if not oversight.any:
+        return None
+    escalations = selectors.visible_by_id(user, "escalation_id")
+    if oversight.everything:
+        return Q(escalation_id__isnull=True) | escalations if escalations else Q()
+    teams = oversight.team_ids
+    theirs = selectors.of_teams(selectors.visible_escalations(user), teams).values("pk")
+    return Q(escalation_id__isnull=True, team_id__in=teams) | Q(escalation_id__in=theirs)
+
+
+def register() -> None:
+    register_scoper("escalations.escalation", lambda esc: Scope(escalation_id=esc.pk))
+    register_reader_rule(audit_reader_rule)
