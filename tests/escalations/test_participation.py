@@ -38,8 +38,8 @@ def test_the_page_offers_no_action_to_someone_who_takes_no_part(client, world, o
     esc = raise_one(world)
     client.force_login(other_manager)
     page = client.get(reverse("escalations:detail", args=[esc.pk])).content.decode()
-    assert 'action="/escalations/%d/escalate/"' % esc.pk not in page
-    assert 'action="/escalations/%d/comment/"' % esc.pk not in page
+    assert f'action="/escalations/{esc.pk}/escalate/"' not in page
+    assert f'action="/escalations/{esc.pk}/comment/"' not in page
 
 
 def test_the_service_refuses_too_whatever_calls_it(world, other_manager):
@@ -54,8 +54,8 @@ def test_participants_still_act(client, world):
     esc = raise_one(world)
     client.force_login(world.raiser)  # the raiser takes part, and staff may trigger level 2 here
     page = client.get(reverse("escalations:detail", args=[esc.pk])).content.decode()
-    assert 'action="/escalations/%d/escalate/"' % esc.pk in page
-    assert 'action="/escalations/%d/comment/"' % esc.pk in page
+    assert f'action="/escalations/{esc.pk}/escalate/"' in page
+    assert f'action="/escalations/{esc.pk}/comment/"' in page
     assert act(client, esc, "escalate", to_level=2, reason="The on-call has not answered").status_code == 302
     esc.refresh_from_db()
     assert esc.current_level == 2
