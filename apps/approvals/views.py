@@ -4,11 +4,8 @@ Refusals say why and change nothing (400 bad input, 403 not yours, 409 already d
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -22,6 +19,7 @@ from apps.approvals.forms import DecisionForm, FreezeExceptionForm, ReasonForm
 from apps.approvals.models import ApprovalRequest, BriefReceipt, RequestStatus
 from apps.approvals.tables import DecisionTable
 from apps.audit.services import record
+from apps.common.csvexport import streamed_csv
 from apps.escalations.services import Conflict, person_of
 from apps.policies.forms import apply_errors, error_dict
 
@@ -180,11 +178,6 @@ def _export(request, queryset):
         data={"filters": {k: v for k, v in request.GET.items() if k != "export"}},
     )
 
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
     header = [
         "at",
         "request",
@@ -201,29 +194,24 @@ def _export(request, queryset):
     ]
 
     def rows():
-        yield writer.writerow(header)
         for d in queryset.order_by("-at", "-id").iterator(chunk_size=2000):
             r = d.request
-            yield writer.writerow(
-                [
-                    d.at.isoformat(),
-                    r.pk,
-                    r.kind,
-                    r.escalation.reference if r.escalation_id else "",
-                    r.level or "",
-                    r.escalation.policy.name if r.escalation_id else "",
-                    d.outcome,
-                    d.decided_by_name,
-                    d.on_behalf_of_name,
-                    r.approver.full_name,
-                    d.reason,
-                    d.waited_seconds,
-                ]
-            )
+            yield [
+                d.at.isoformat(),
+                r.pk,
+                r.kind,
+                r.escalation.reference if r.escalation_id else "",
+                r.level or "",
+                r.escalation.policy.name if r.escalation_id else "",
+                d.outcome,
+                d.decided_by_name,
+                d.on_behalf_of_name,
+                r.approver.full_name,
+                d.reason,
+                d.waited_seconds,
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="decision-log-{timezone.now():%Y%m%d-%H%M}.csv"'
-    return response
+    return streamed_csv(name="decision-log", header=header, rows=rows())
 
 
 @requires(Cap.BROWSE_AUDIT)

@@ -8,11 +8,9 @@ with what happened in plain words.
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +20,7 @@ from django_tables2 import LazyPaginator, RequestConfig
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
 from apps.audit.services import record
+from apps.common.csvexport import streamed_csv
 from apps.contacts.models import Person
 from apps.escalations import selectors, services
 from apps.escalations.filters import EscalationFilter
@@ -89,47 +88,29 @@ def _export_csv(request, queryset):
         data={"filters": {k: v for k, v in request.GET.items() if k != "export"}},
     )
 
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
-
     def rows():
-        yield writer.writerow(CSV_COLUMNS)
         for esc in queryset.order_by("-raised_at", "-id").iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    esc.reference,
-                    esc.title,
-                    esc.status,
-                    esc.severity,
-                    esc.customer_tier,
-                    esc.category,
-                    esc.service.name,
-                    esc.policy.name,
-                    esc.policy_version,
-                    esc.current_level,
-                    esc.owner.full_name if esc.owner else "",
-                    esc.raiser.get_username(),
-                    *(
-                        _iso(getattr(esc, f))
-                        for f in (
-                            "raised_at",
-                            "acknowledged_at",
-                            "resolved_at",
-                            "closed_at",
-                            "ack_due_at",
-                            "resolve_due_at",
-                        )
-                    ),
-                    "yes" if esc.confidential else "no",
-                ]
-            )
+            yield [
+                esc.reference,
+                esc.title,
+                esc.status,
+                esc.severity,
+                esc.customer_tier,
+                esc.category,
+                esc.service.name,
+                esc.policy.name,
+                esc.policy_version,
+                esc.current_level,
+                esc.owner.full_name if esc.owner else "",
+                esc.raiser.get_username(),
+                *(
+                    _iso(getattr(esc, f))
+                    for f in ("raised_at", "acknowledged_at", "resolved_at", "closed_at", "ack_due_at", "resolve_due_at")
+                ),
+                "yes" if esc.confidential else "no",
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="escalations-{timezone.now():%Y%m%d-%H%M}.csv"'
-    return response
+    return streamed_csv(name="escalations", header=CSV_COLUMNS, rows=rows())
 
 
 def _iso(value) -> str:

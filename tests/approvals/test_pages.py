@@ -170,7 +170,7 @@ def test_the_decision_log_is_scoped_filtered_and_exported(client, org):
     page = client.get(reverse("approvals:log"), {"outcome": "approved"}).content.decode()
     assert ask.escalation.reference not in page
     response = client.get(reverse("approvals:log"), {"export": "csv"})
-    lines = b"".join(response.streaming_content).decode().strip().splitlines()
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("at,request,kind") and len(lines) == 2 and ",rejected," in lines[1]
     assert AuditEvent.objects.filter(action="approvals.log_exported", actor_username="auditor1").exists()
     client.force_login(org.raiser)
