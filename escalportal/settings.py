@@ -143,8 +143,7 @@ AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # Sessions end after SESSION_IDLE_TIMEOUT_MINUTES without a request and SESSION_MAX_AGE_HOURS
 # after sign-in, whichever comes first (apps.accounts.middleware.SessionLifetimeMiddleware keeps
 # both clocks in the session, so they hold for database and signed-cookie sessions alike). The
-# cookie itself lives as long as the idle timeout, and only until the browser closes for the
-# roles in SESSION_BROWSER_CLOSE_ROLES (people who read protection cases or change policies on
+# cookie is not kept past the browser's closing for the roles in SESSION_BROWSER_CLOSE_ROLES (people who read protection cases or change policies on
 # a machine someone else may use next).
 ROLE_VALUES = [role.value for role in Role]
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 8 * 60, minimum=1)
@@ -152,7 +151,9 @@ SESSION_MAX_AGE_HOURS = env_int("SESSION_MAX_AGE_HOURS", 24, minimum=1)
 SESSION_BROWSER_CLOSE_ROLES = env_choice_list(
     "SESSION_BROWSER_CLOSE_ROLES", [Role.HR_COMPLIANCE.value, Role.GOVERNANCE_ADMIN.value], choices=ROLE_VALUES
 )
-SESSION_COOKIE_AGE = min(SESSION_IDLE_TIMEOUT_MINUTES * 60, SESSION_MAX_AGE_HOURS * 3600)
+# The middleware ends the session and says why; the cookie and the stored session outlive that
+# by an hour (from the last activity) so the person is told the reason, then they go too.
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60 + 3600
 # Activity is written to the session at most this often (seconds), not on every request.
 SESSION_ACTIVITY_RESOLUTION = 60
 
