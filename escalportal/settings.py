@@ -182,6 +182,9 @@ OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
 OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
 OIDC_ROLE_MAP = env_mapping("OIDC_ROLE_MAP", value_choices=ROLE_VALUES)
 OIDC_CREATE_USER = env_bool("OIDC_CREATE_USER", True)
+# Off: the portal's own two-factor sign-in applies after single sign-on too. On only when the
+# provider itself requires a second factor of everyone who signs in through it.
+OIDC_COUNTS_AS_TWO_FACTOR = env_bool("OIDC_COUNTS_AS_TWO_FACTOR", False)
 OIDC_USE_PKCE = True
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
 OIDC_AUTHENTICATION_CALLBACK_URL = "account:oidc_callback"

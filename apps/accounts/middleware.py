@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -56,6 +57,8 @@ class TwoFactorMiddleware:
         user = request.user
         if not user.is_authenticated or user.is_verified():
             return None
+        if settings.OIDC_COUNTS_AS_TWO_FACTOR and request.session.get(sessions.SIGNED_ON):
+            return None  # the provider enforces its own second factor (OIDC_COUNTS_AS_TWO_FACTOR)
         if has_authenticator(user):
             return _redirect_keeping_next(request, "account:two_factor_verify")
         if two_factor_required(user):

@@ -27,11 +27,9 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
 from apps.accounts.roles import Role
 from apps.accounts.services import SignOnIdentity, SignOnRefused, user_sign_on
+from apps.accounts.sessions import SIGNED_ON
 
 log = logging.getLogger(__name__)
-
-# Set in the session of a person who signed in through the provider.
-SIGNED_ON = "_accounts_signed_on"
 
 
 def roles_from_groups(groups: object, role_map: dict[str, str]) -> frozenset[Role] | None:

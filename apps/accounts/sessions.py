@@ -20,6 +20,8 @@ from apps.accounts.models import User
 
 SIGNED_IN_AT = "_accounts_signed_in_at"
 SEEN_AT = "_accounts_seen_at"
+# Set in the session of a person who signed in through the single sign-on provider.
+SIGNED_ON = "_accounts_signed_on"
 
 
 def start_clock(sender, request, user: User, **kwargs) -> None:
