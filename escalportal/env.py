@@ -76,6 +76,48 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_choice_list(name: str, default: list[str], *, choices: list[str]) -> list[str]:
+    """A comma-separated list whose every item is one of ``choices``; empty means none."""
+    values = env_list(name, default)
+    unknown = [value for value in values if value not in choices]
+    if unknown:
+        raise ConfigError(f"{name}: {unknown[0]!r} is not one of {', '.join(choices)}")
+    return values
+
+
+def env_mapping(name: str, *, value_choices: list[str]) -> dict[str, str]:
+    """``group=role,group=role`` (e.g. ``OIDC_ROLE_MAP=portal-hr=hr_compliance``). Each pair splits
+    at its last ``=``, so a group name may itself contain ``=``; when group names contain commas
+    (LDAP DNs such as ``cn=hr,ou=groups``) separate the pairs with ``;`` instead. A group may not
+    repeat and every value must be one of ``value_choices``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    separator = ";" if ";" in raw else ","
+    mapping: dict[str, str] = {}
+    for item in (part.strip() for part in raw.split(separator)):
+        if not item:
+            continue
+        key, eq, value = item.rpartition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or not key:
+            raise ConfigError(f"{name}: {item!r} is not of the form group=role")
+        if value not in value_choices:
+            raise ConfigError(f"{name}: {item!r} maps to {value!r}, which is not one of {', '.join(value_choices)}")
+        if key in mapping:
+            raise ConfigError(f"{name}: the group {key!r} is mapped twice")
+        mapping[key] = value
+    return mapping
+
+
+def env_url(name: str, default: str = "") -> str:
+    """An http(s) URL, or empty."""
+    raw = os.environ.get(name, default).strip()
+    if raw and (urlsplit(raw).scheme not in ("http", "https") or not urlsplit(raw).netloc):
+        raise ConfigError(f"{name}={raw!r} must be an http:// or https:// URL")
+    return raw
+
+
 def database_config(name: str, default_sqlite_path: str) -> dict:
     """Parse ``DATABASE_URL``; SQLite (WAL, immediate transactions, busy timeout) when unset."""
     raw = os.environ.get(name, "").strip()

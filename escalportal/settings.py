@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from apps.accounts.roles import Role
 from escalportal.env import (
     ConfigError,
     broker_url,
     database_config,
     env_bool,
+    env_choice_list,
     env_int,
     env_int_list,
     env_list,
+    env_mapping,
     env_str,
+    env_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +58,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "apps.accounts",
     "apps.audit",
     "apps.timers",
@@ -71,7 +78,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: an ended session says why on the sign-in page.
+    "apps.accounts.middleware.SessionLifetimeMiddleware",
+    "apps.accounts.middleware.TwoFactorMiddleware",
+    "apps.accounts.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -106,6 +118,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Answers nothing unless OIDC_RP_CLIENT_ID is set (see "Single sign-on" below).
+    "apps.accounts.oidc.PortalOIDCBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -125,6 +139,69 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+
+# Sessions end after SESSION_IDLE_TIMEOUT_MINUTES without a request and SESSION_MAX_AGE_HOURS
+# after sign-in, whichever comes first (apps.accounts.middleware.SessionLifetimeMiddleware keeps
+# both clocks in the session, so they hold for database and signed-cookie sessions alike). The
+# cookie is not kept past the browser's closing for the roles in SESSION_BROWSER_CLOSE_ROLES (people who read protection cases or change policies on
+# a machine someone else may use next).
+ROLE_VALUES = [role.value for role in Role]
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 8 * 60, minimum=1)
+SESSION_MAX_AGE_HOURS = env_int("SESSION_MAX_AGE_HOURS", 24, minimum=1)
+SESSION_BROWSER_CLOSE_ROLES = env_choice_list(
+    "SESSION_BROWSER_CLOSE_ROLES", [Role.HR_COMPLIANCE.value, Role.GOVERNANCE_ADMIN.value], choices=ROLE_VALUES
+)
+# The middleware ends the session and says why; the cookie and the stored session outlive that
+# by an hour (from the last activity) so the person is told the reason, then they go too.
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60 + 3600
+# Activity is written to the session at most this often (seconds), not on every request.
+SESSION_ACTIVITY_RESOLUTION = 60
+
+# Two-factor sign-in (django-otp, TOTP, with single-use recovery codes): required for these
+# roles, optional for everyone else. Empty (OTP_REQUIRED_ROLES=) makes it optional for all.
+OTP_REQUIRED_ROLES = env_choice_list(
+    "OTP_REQUIRED_ROLES",
+    [Role.HR_COMPLIANCE.value, Role.AUDITOR.value, Role.GOVERNANCE_ADMIN.value],
+    choices=ROLE_VALUES,
+)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "escalportal")
+OTP_RECOVERY_CODES = 10
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc), on when OIDC_RP_CLIENT_ID is set.
+# Local accounts keep working beside it. OIDC_ROLE_MAP maps the provider's groups to roles.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "").strip()
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_url("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_url("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_url("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_url("OIDC_OP_JWKS_ENDPOINT") or None
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_ROLE_MAP = env_mapping("OIDC_ROLE_MAP", value_choices=ROLE_VALUES)
+OIDC_CREATE_USER = env_bool("OIDC_CREATE_USER", True)
+# Off: the portal's own two-factor sign-in applies after single sign-on too. On only when the
+# provider itself requires a second factor of everyone who signs in through it.
+OIDC_COUNTS_AS_TWO_FACTOR = env_bool("OIDC_COUNTS_AS_TWO_FACTOR", False)
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10, minimum=1)
+OIDC_AUTHENTICATION_CALLBACK_URL = "account:oidc_callback"
+if OIDC_ENABLED:
+    _oidc_needs = {
+        "OIDC_RP_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET,
+        "OIDC_OP_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+        "OIDC_OP_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT,
+        "OIDC_OP_USER_ENDPOINT": OIDC_OP_USER_ENDPOINT,
+    }
+    _oidc_missing = [name for name, value in _oidc_needs.items() if not value]
+    if _oidc_missing:
+        raise ConfigError(f"{_oidc_missing[0]} must be set when OIDC_RP_CLIENT_ID is (single sign-on)")
+    if OIDC_RP_SIGN_ALGO not in ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "HS256"):
+        raise ConfigError(f"OIDC_RP_SIGN_ALGO={OIDC_RP_SIGN_ALGO!r} is not RS256/384/512, ES256/384/512 or HS256")
+    if OIDC_RP_SIGN_ALGO[:2] in ("RS", "ES") and not OIDC_OP_JWKS_ENDPOINT:
+        raise ConfigError(f"OIDC_OP_JWKS_ENDPOINT must be set for OIDC_RP_SIGN_ALGO={OIDC_RP_SIGN_ALGO}")
 
 # Guardian: anonymous users never get object permissions.
 ANONYMOUS_USER_NAME = None
@@ -163,6 +240,10 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "escalportal <escalportal@localhost>")
+
+# Password reset by email: on when the portal can send email (EMAIL_HOST is set), unless told.
+PASSWORD_RESET_ENABLED = env_bool("PASSWORD_RESET_ENABLED", bool(EMAIL_HOST))
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_MINUTES", 60, minimum=5) * 60
 
 # Notifications (apps.notifications): a phone number is reached through an HTTP SMS gateway
 # that takes POST {"to": number, "message": text}; unset, SMS is skipped for the person's

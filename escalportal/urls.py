@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),
     path("healthz", account_views.healthz, name="healthz"),
+    path("account/", include("apps.accounts.urls")),
     path("audit/", include("apps.audit.urls")),
     path("timers/", include("apps.timers.urls")),
     path("contacts/", include("apps.contacts.urls")),

@@ -18,6 +18,10 @@ if not os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEMO_DATA_ALLOWED = True
 AXES_ENABLED = os.environ.get("AXES_ENABLED", "0") == "1"
+# The suite signs auditors, HR officers and governance admins in with Client.force_login, which
+# gives no second factor; required two-factor sign-in would send every one of those requests to
+# enrolment. Tests of two-factor sign-in turn it on for themselves (tests/accounts/test_two_factor*).
+OTP_REQUIRED_ROLES = []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

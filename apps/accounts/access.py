@@ -52,3 +52,11 @@ def requires(capability: Capability) -> Callable[[Callable], Callable]:
         return _mark(login_required(wrapped), AccessRule("capability", capability))
 
     return decorator
+
+
+def before_second_factor(view: Callable) -> Callable:
+    """Marks a signed-in view the person may reach before giving their second factor (the code
+    page, enrolment); ``TwoFactorMiddleware`` holds every other non-public view back until then.
+    Apply it outermost, over ``authenticated``."""
+    view.before_second_factor = True
+    return view

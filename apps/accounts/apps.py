@@ -8,7 +8,12 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and roles"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
+        from apps.accounts.sessions import start_clock
+
         post_migrate.connect(sync_roles_after_migrate, sender=self)
+        user_logged_in.connect(start_clock, dispatch_uid="accounts.start_clock")
 
 
 def sync_roles_after_migrate(sender, using="default", **kwargs) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.db import connection
 from django.http import JsonResponse
@@ -16,7 +17,22 @@ from apps.timers.selectors import sweep_health
 
 log = logging.getLogger(__name__)
 
-login = public(auth_views.LoginView.as_view(redirect_authenticated_user=True))
+
+class PortalLoginView(auth_views.LoginView):
+    """Django's sign-in, offering single sign-on and password reset when they are set up. The
+    second factor, where there is one, is asked for next (``TwoFactorMiddleware``)."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            sign_on_name=settings.OIDC_PROVIDER_NAME if settings.OIDC_ENABLED else "",
+            password_reset_enabled=settings.PASSWORD_RESET_ENABLED,
+            **kwargs,
+        )
+
+
+login = public(PortalLoginView.as_view())
 logout = public(auth_views.LogoutView.as_view())
 
 
