@@ -42,7 +42,7 @@ def test_the_csv_export_is_a_real_export(client, raiser):
     client.force_login(raiser)
     response = client.get("/escalations/all/?export=csv")
     assert response["Content-Type"].startswith("text/csv")
-    assert b"".join(response.streaming_content).startswith(b"reference,")
+    assert b"".join(response.streaming_content).decode("utf-8-sig").startswith("reference,")
     assert_no_store(response)
 
 
