@@ -217,13 +217,16 @@ def test_the_longest_threshold_runs_out_on_a_one_hour_a_week_calendar():
     # The sparsest calendar the calendar form accepts: one hour a week, and that hour on a
     # Monday, the weekday English bank holidays take most often.
     cal = WorkingCalendar(
-        tz=LONDON, weekly=parse_weekly({"0": [["10:00", "11:00"]]}), holiday_country="GB", holiday_subdivision="ENG"
+        tz=LONDON,
+        weekly=parse_weekly({"0": [["10:00", "11:00"]]}),
+        holiday_country="GB",
+        holiday_subdivision="ENG",
     )
     start = utc(2026, 1, 7, 12)
     clock = stopwatch.perf_counter()
     due = cal.add_business_time(start, 8760 * H)
     assert stopwatch.perf_counter() - clock < 5  # about 0.5 s here; generous for a busy CI box
-    assert 2190 < due.year < 2200
+    assert 2190 < due.year < 2210
     assert due.astimezone(LONDON).time() == time(11, 0) and due.astimezone(LONDON).weekday() == 0
     assert cal.business_time_between(start, due) == 8760 * H
 
@@ -246,7 +249,23 @@ def test_the_calendar_form_refuses_closures_that_stop_the_clocks_for_years():
     form = hours_form(d2_1_start="10:00", d2_1_end="11:00", closures=wednesdays)
     assert not form.is_valid()
     assert form.errors["closures"] == [
-        "These closures leave no working time for more than 1098 days after 2027-01-05: "
+        "These closures leave no working time for more than 1098 days after 2026-12-30: "
         "business-hours clocks would never run out."
     ]
-    assert hours_form(d2_1_start="10:00", d2_1_end="11:00", closures="\n".join(wednesdays.splitlines()[:150])).is_valid()
+    assert hours_form(
+        d2_1_start="10:00", d2_1_end="11:00", closures="\n".join(wednesdays.splitlines()[:150])
+    ).is_valid()
+
+
+@pytest.mark.django_db
+def test_an_escalation_under_the_longest_threshold_and_the_sparsest_calendar_is_raised():
+    """It used to fail at raise time: "no working time within 1098 days"."""
+    from tests.escalations.conftest import build_world, raise_one
+
+    calendar = BusinessCalendarFactory(weekly_hours={"0": [["10:00", "11:00"]]})
+    calendar.full_clean()
+    world = build_world(calendar=calendar, business_hours_only=True, ack=H, resolve=8760 * H)
+    esc = raise_one(world, severity="sev1")
+    cal = calendar.working_calendar()
+    assert cal.business_time_between(esc.raised_at, esc.resolve_due_at) == 8760 * H
+    assert cal.business_time_between(esc.raised_at, esc.ack_due_at) == H
