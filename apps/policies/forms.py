@@ -19,6 +19,14 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.accounts.roles import Role
+from apps.policies.calendar import (
+    END_OF_DAY,
+    MAX_BUSINESS_DURATION,
+    MAX_SEARCH_DAYS,
+    CalendarError,
+    WorkingCalendar,
+    parse_weekly,
+)
 from apps.policies.models import (
     BusinessCalendar,
     Category,
@@ -430,15 +438,32 @@ def _duration(amount: int | None, unit: str) -> timedelta | None:
     return timedelta(hours=amount) if unit == "h" else timedelta(minutes=amount)
 
 
+def threshold_too_long(label: str) -> str:
+    hours = int(MAX_BUSINESS_DURATION.total_seconds() // 3600)
+    return f"{label} can be at most {hours:,} hours ({MAX_BUSINESS_DURATION.days} days)."
+
+
+def threshold_amount_field(label: str) -> forms.IntegerField:
+    """An amount in minutes or hours; the limit is MAX_BUSINESS_DURATION, checked in ``clean``
+    once the unit is known (the most minutes it can be is the bound here)."""
+    return forms.IntegerField(
+        min_value=1,
+        max_value=int(MAX_BUSINESS_DURATION.total_seconds() // 60),
+        required=False,
+        label=label,
+        error_messages={"max_value": threshold_too_long(label)},
+    )
+
+
 class ThresholdForm(BootstrapMixin, forms.Form):
     """One cell of the severity x customer tier matrix. A cell left empty is reported by the
     service as missing (every cell is required), so the rule is named in one place."""
 
     severity = forms.ChoiceField(choices=Severity.choices, widget=forms.HiddenInput)
     customer_tier = forms.ChoiceField(choices=CustomerTier.choices, widget=forms.HiddenInput)
-    ack_amount = forms.IntegerField(min_value=1, max_value=100000, required=False, label="Acknowledge within")
+    ack_amount = threshold_amount_field("Acknowledge within")
     ack_unit = forms.ChoiceField(choices=UNITS, label="unit")
-    resolve_amount = forms.IntegerField(min_value=1, max_value=100000, required=False, label="Resolve within")
+    resolve_amount = threshold_amount_field("Resolve within")
     resolve_unit = forms.ChoiceField(choices=UNITS, label="unit")
     business_hours_only = forms.BooleanField(required=False, label="Business hours only")
 
@@ -455,6 +480,12 @@ class ThresholdForm(BootstrapMixin, forms.Form):
         if (ack is None) != (resolve is None) and not self.errors:
             missing = "resolve_amount" if resolve is None else "ack_amount"
             self.add_error(missing, "Give both times for this cell.")
+        # Business-time clocks are computed for up to a year (apps.policies.calendar explains
+        # why); a longer threshold would be accepted here and fail when an escalation is raised.
+        for amount, unit in (("ack_amount", "ack_unit"), ("resolve_amount", "resolve_unit")):
+            duration = _duration(data.get(amount), data.get(unit))
+            if duration is not None and duration > MAX_BUSINESS_DURATION:
+                self.add_error(amount, threshold_too_long(self.fields[amount].label))
         return data
 
     def cell(self) -> tuple[str, str]:
@@ -579,6 +610,26 @@ class ReviewForm(BootstrapMixin, forms.Form):
 INTERVALS_PER_DAY = 2
 
 
+class EndTimeInput(TimeInput):
+    """A browser's time picker cannot show 24:00: it shows the end of the day as 00:00."""
+
+    def format_value(self, value):
+        if value == END_OF_DAY or (isinstance(value, str) and value.strip() in ("24:00", "24:00:00")):
+            return "00:00"
+        return super().format_value(value)
+
+
+class EndTimeField(forms.TimeField):
+    """An interval's end. 24:00 is midnight at the end of the day, and so is 00:00, which is
+    what the time picker offers for it (an interval could not end at the day's start anyway)."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip() in ("24:00", "24:00:00"):
+            return END_OF_DAY
+        parsed = super().to_python(value)
+        return END_OF_DAY if parsed == time(0) else parsed
+
+
 def hours_field_name(day: int, slot: int, edge: str) -> str:
     return f"d{day}_{slot}_{edge}"
 
@@ -613,10 +664,16 @@ class CalendarForm(BootstrapMixin, forms.Form):
             for slot in range(1, INTERVALS_PER_DAY + 1):
                 for edge in ("start", "end"):
                     label = f"{day_name} interval {slot} {'from' if edge == 'start' else 'until'}"
-                    self.fields[hours_field_name(day, slot, edge)] = forms.TimeField(
+                    field_class, widget, latest = (
+                        (forms.TimeField, TimeInput, "23:59")
+                        if edge == "start"
+                        else (EndTimeField, EndTimeInput, "24:00")
+                    )
+                    self.fields[hours_field_name(day, slot, edge)] = field_class(
                         required=False,
-                        widget=TimeInput(attrs={"class": "form-control form-control-sm"}),
+                        widget=widget(attrs={"class": "form-control form-control-sm"}),
                         label=label,
+                        error_messages={"invalid": f"{label}: enter a time from 00:00 to {latest}."},
                     )
 
     @staticmethod
@@ -693,7 +750,29 @@ class CalendarForm(BootstrapMixin, forms.Form):
                     self.add_error(missing, f"{name}: give both the start and the end of interval {slot}.")
                 elif start is not None and end is not None and end <= start:
                     self.add_error(end_key, f"{name}: {start:%H:%M}–{end:%H:%M} ends before it starts.")
+        self._check_closed_stretch(data)
         return data
+
+    def _check_closed_stretch(self, data: dict) -> None:
+        """Closures that stop business-hours clocks for years would leave thresholds that never
+        run out; say so beside the closures (holidays left out: they only add a few days)."""
+        if set(self.errors) - {"change_reason"} or data.get("always_open") or not data.get("closures"):
+            return
+        try:
+            cal = WorkingCalendar(
+                tz=ZoneInfo(data["timezone"]),
+                weekly=parse_weekly(self.weekly_hours()),
+                closures=frozenset(day for day, _ in data["closures"]),
+            )
+        except CalendarError:
+            return  # no working hours at all: the calendar's own check names that
+        since = cal.closed_stretch()
+        if since is not None:
+            self.add_error(
+                "closures",
+                f"These closures leave no working time for more than {MAX_SEARCH_DAYS} days after "
+                f"{since:%Y-%m-%d}: business-hours clocks would never run out.",
+            )
 
     def weekly_hours(self) -> dict[str, list[list[str]]]:
         weekly: dict[str, list[list[str]]] = {}

@@ -16,7 +16,13 @@ from django.db.models import F, Q
 
 from apps.audit.history import tracked_history
 from apps.contacts.models import Person, Rotation, Team
-from apps.policies.calendar import CalendarError, WorkingCalendar, parse_weekly
+from apps.policies.calendar import (
+    MIN_WEEKLY_WORKING_TIME,
+    CalendarError,
+    WorkingCalendar,
+    parse_weekly,
+    weekly_working_time,
+)
 
 
 class Severity(models.TextChoices):
@@ -50,7 +56,10 @@ class BusinessCalendar(models.Model):
     """Working hours, holidays and closures that decide when business-hours clocks run.
 
     ``weekly_hours`` maps weekday (0 = Monday) to local [start, end] pairs, e.g.
-    ``{"0": [["09:00", "17:30"]], ...}``. ``always_open`` is the 24x7 calendar.
+    ``{"0": [["09:00", "17:30"]], ...}``; an end of ``"24:00"`` is midnight at the end of the
+    day. ``always_open`` is the 24x7 calendar. A calendar has at least an hour of working time a
+    week, so that the longest threshold runs out in a computable time (see
+    ``apps.policies.calendar``).
     """
 
     name = models.CharField(max_length=120, unique=True)
@@ -74,6 +83,15 @@ class BusinessCalendar(models.Model):
             raise ValidationError({"weekly_hours": str(exc)}) from None
         if not self.always_open and not any(weekly.values()):
             raise ValidationError({"weekly_hours": "A calendar needs working hours on at least one day."})
+        total = weekly_working_time(weekly)
+        if not self.always_open and total < MIN_WEEKLY_WORKING_TIME:
+            minutes = int(total.total_seconds() // 60)
+            raise ValidationError(
+                {
+                    "weekly_hours": "A calendar needs at least 1 hour of working time a week "
+                    f"(these hours add up to {minutes} minute{'s' if minutes != 1 else ''})."
+                }
+            )
         if self.holiday_country:
             import holidays
 

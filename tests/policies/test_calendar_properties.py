@@ -5,10 +5,12 @@ working intervals on some weekdays, the country's public holidays, random closur
 start. Random start instants over five years, biased towards daylight-saving changes, public
 holidays and the calendar's own opening and closing times. Durations to the second.
 
-The checks lean on an oracle built independently of the calendar's own span walk: each day's
-local intervals turned into UTC instants, holidays read straight from the ``holidays``
-package, and overlapping spans (a local time skipped by a clock change) merged instead of
-clipped. Starts are UTC instants, as the database hands them over.
+The checks lean on an oracle built independently of the calendar's own span walk, from the
+rule that the calendar is open when the local wall clock shows a working time: on an ordinary
+day each local interval is turned into two UTC instants; on a day the clocks change, the day is
+walked minute by minute in UTC (a skipped time never shows, a repeated one shows twice).
+Holidays are read straight from the ``holidays`` package. Intervals may end at 24:00. Starts are
+UTC instants, as the database hands them over (``test_calendar_model.py`` tries other zones).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.policies.calendar import WorkingCalendar
+from apps.policies.calendar import END_OF_DAY, WorkingCalendar
 
 ZONES = {
     "Europe/London": ("GB", "ENG"),
@@ -51,6 +53,35 @@ def closed_by_law(country: str, subdivision: str, year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays(country, subdiv=subdivision or None, years=year))
 
 
+def local_end(day: date, end: time) -> datetime:
+    """A naive local end; 24:00 (END_OF_DAY) is the next midnight."""
+    return (
+        datetime.combine(day + timedelta(days=1), time()) if end == END_OF_DAY else datetime.combine(day, end)
+    )
+
+
+def clocks_change_on(cal: WorkingCalendar, day: date) -> bool:
+    def offset(d: date) -> timedelta:
+        return datetime.combine(d, time(), cal.tz).utcoffset()
+
+    return offset(day) != offset(day + timedelta(days=1))
+
+
+def minute_spans(cal: WorkingCalendar, day: date) -> list[tuple[datetime, datetime]]:
+    """The UTC minutes whose local time falls on ``day`` inside a working interval."""
+    spans = []
+    minute = datetime.combine(day, time(), UTC) - timedelta(hours=15)
+    while minute < datetime.combine(day + timedelta(days=1), time(), UTC) + timedelta(hours=15):
+        local = minute.astimezone(cal.tz).replace(tzinfo=None)
+        if local.date() == day and any(
+            datetime.combine(day, s) <= local < local_end(day, e)
+            for s, e in cal.weekly.get(day.weekday(), ())
+        ):
+            spans.append((minute, minute + timedelta(minutes=1)))
+        minute += timedelta(minutes=1)
+    return spans
+
+
 def raw_spans(cal: WorkingCalendar, first: date, last: date) -> list[tuple[datetime, datetime]]:
     """Working time between two local days, merged into disjoint UTC spans."""
     spans = []
@@ -59,10 +90,12 @@ def raw_spans(cal: WorkingCalendar, first: date, last: date) -> list[tuple[datet
         closed = day in cal.closures or day in closed_by_law(
             cal.holiday_country, cal.holiday_subdivision, day.year
         )
-        if not closed:
+        if not closed and clocks_change_on(cal, day):
+            spans.extend(minute_spans(cal, day))
+        elif not closed:
             for start, end in cal.weekly.get(day.weekday(), ()):
                 a = datetime.combine(day, start, cal.tz).astimezone(UTC)
-                b = datetime.combine(day, end, cal.tz).astimezone(UTC)
+                b = local_end(day, end).replace(tzinfo=cal.tz).astimezone(UTC)
                 if b > a:
                     spans.append((a, b))
         day += timedelta(days=1)
@@ -130,11 +163,11 @@ def holiday_noons(zone: str) -> tuple[datetime, ...]:
     return tuple(datetime.combine(d, time(12), ZoneInfo(zone)).astimezone(UTC) for d in days)
 
 
-MINUTE_OF_DAY = st.integers(0, 24 * 60 - 1)
+MINUTE_OF_DAY = st.integers(0, 24 * 60)  # 24 * 60 is 24:00, only ever an end
 
 
 def as_time(minute: int) -> time:
-    return time(minute // 60, minute % 60)
+    return END_OF_DAY if minute == 24 * 60 else time(minute // 60, minute % 60)
 
 
 @st.composite
@@ -164,11 +197,7 @@ def calendars(draw, zone: str | None = None) -> WorkingCalendar:
 def weekly_total(cal: WorkingCalendar) -> timedelta:
     dummy = date(2000, 1, 1)
     return sum(
-        (
-            datetime.combine(dummy, e) - datetime.combine(dummy, s)
-            for spans in cal.weekly.values()
-            for s, e in spans
-        ),
+        (local_end(dummy, e) - datetime.combine(dummy, s) for spans in cal.weekly.values() for s, e in spans),
         ZERO,
     )
 

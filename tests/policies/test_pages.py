@@ -352,6 +352,26 @@ def test_a_cell_left_out_of_the_post_entirely_is_refused_too(client, gov_admin, 
     assert "missing" in response.content.decode()
 
 
+def test_a_threshold_longer_than_a_year_is_refused_naming_the_field_and_the_limit(client, gov_admin, outage):
+    """Business-hours clocks are computed for up to 8,760 hours; the form says so (issue 8)."""
+    client.force_login(gov_admin)
+    url = reverse("policies:edit", args=[outage.pk])
+    data = page_post(
+        client,
+        url,
+        thresholds__0__resolve_amount="9000",
+        thresholds__0__resolve_unit="h",
+        change_reason="Slower",
+    )
+    before = saved_counts()
+    response = client.post(url, data)
+    assert response.status_code == 400
+    message = "Resolve within can be at most 8,760 hours (365 days)."
+    assert response.context["thresholds"].forms[0].errors["resolve_amount"] == [message]
+    assert message in response.content.decode()
+    assert saved_counts() == before
+
+
 def test_a_level_whose_person_cannot_be_contacted_is_refused_and_nothing_saved(client, gov_admin, outage):
     unreachable = PersonFactory(full_name="Nadia Silent", authority_rank=95)
     client.force_login(gov_admin)
@@ -596,6 +616,44 @@ def test_bad_calendar_lines_are_named(client, gov_admin):
     assert "Line 1: “2026-02-30” is not a date" in errors["closures"][0]
     assert "Line 2: say why the office is closed" in errors["closures"][1]
     assert not BusinessCalendar.objects.exists() and not CalendarClosure.objects.exists()
+
+
+def test_a_shift_to_midnight_is_saved_as_24_00_and_shown_so(client, gov_admin):
+    client.force_login(gov_admin)
+    # The browser's time picker sends 00:00 for midnight; 24:00 typed by hand works too.
+    data = calendar_post(
+        client,
+        d4_2_start="18:00",
+        d4_2_end="00:00",
+        d5_1_start="20:00",
+        d5_1_end="24:00",
+        change_reason="Late desk",
+    )
+    assert client.post(reverse("policies:calendar_new"), data).status_code == 302
+    calendar = BusinessCalendar.objects.get(name="Berlin office")
+    assert calendar.weekly_hours["4"] == [["09:00", "17:00"], ["18:00", "24:00"]]
+    assert calendar.weekly_hours["5"] == [["20:00", "24:00"]]
+    detail = client.get(reverse("policies:calendar", args=[calendar.pk])).content.decode()
+    assert "09:00–17:00, 18:00–24:00" in detail and "20:00–24:00" in detail
+    assert "Sat 20:00–24:00" in client.get(reverse("policies:calendars")).content.decode()
+    # The edit page shows midnight as the picker can (00:00); saving it untouched keeps 24:00.
+    edit = reverse("policies:calendar_edit", args=[calendar.pk])
+    assert 'name="d5_1_end" value="00:00"' in client.get(edit).content.decode()
+    assert client.post(edit, page_post(client, edit, change_reason="Nothing changed")).status_code == 302
+    calendar.refresh_from_db()
+    assert calendar.weekly_hours["5"] == [["20:00", "24:00"]]
+
+
+def test_a_calendar_with_less_than_an_hour_a_week_is_refused(client, gov_admin):
+    client.force_login(gov_admin)
+    empty = {f"d{d}_1_{edge}": "" for d in range(1, 5) for edge in ("start", "end")}
+    data = calendar_post(client, d0_1_start="09:00", d0_1_end="09:45", change_reason="Barely open", **empty)
+    response = client.post(reverse("policies:calendar_new"), data)
+    assert response.status_code == 400
+    assert response.context["hours_errors"] == [
+        "A calendar needs at least 1 hour of working time a week (these hours add up to 45 minutes)."
+    ]
+    assert not BusinessCalendar.objects.exists()
 
 
 def test_an_unknown_holiday_country_is_refused_on_its_field(client, gov_admin):
