@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.audit.services import record
 from apps.contacts.models import Person, Rotation, Team
+from apps.policies.calendar import MAX_BUSINESS_DURATION
 from apps.policies.models import (
     BusinessCalendar,
     CustomerTier,
@@ -109,6 +110,9 @@ def validate_thresholds(thresholds: list[ThresholdSpec]) -> None:
             errors.append(f"{t.severity}/{t.customer_tier}: acknowledge time must be positive.")
         if t.resolve_within < t.acknowledge_within:
             errors.append(f"{t.severity}/{t.customer_tier}: resolve time cannot be shorter than acknowledge time.")
+        if max(t.acknowledge_within, t.resolve_within) > MAX_BUSINESS_DURATION:
+            hours = int(MAX_BUSINESS_DURATION.total_seconds() // 3600)
+            errors.append(f"{t.severity}/{t.customer_tier}: a time can be at most {hours:,} hours (365 days).")
     if errors:
         raise ValidationError({"thresholds": errors})
 

@@ -442,3 +442,16 @@ def test_a_governance_threshold_on_a_team_or_a_service_is_valid():
     service = Service.objects.create(name="Payments", slug="payments", owner_team=team)
     GovernanceThreshold(name="Team", team=team, max_escalations=5).full_clean()
     GovernanceThreshold(name="Service", service=service, max_escalations=5).full_clean()
+
+
+def test_it_refuses_a_time_longer_than_the_engine_counts_whatever_calls_it(gov_admin):
+    # The threshold form says the same; this is the rule for any caller (issue 8: 100,000 hours
+    # were accepted, then failed at raise time).
+    thresholds = [
+        replace(t, resolve_within=timedelta(hours=8761))
+        if (t.severity, t.customer_tier) == ("sev4", "basic")
+        else t
+        for t in full_matrix()
+    ]
+    messages = refused(actor=gov_admin, field="thresholds", thresholds=thresholds)
+    assert messages == ["sev4/basic: a time can be at most 8,760 hours (365 days)."]
