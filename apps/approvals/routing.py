@@ -19,6 +19,7 @@ from apps.accounts.roles import Cap, Role
 from apps.contacts.models import Person
 from apps.contacts.selectors import backup_for
 from apps.escalations import chain as ch
+from apps.escalations.chain import FrozenLevel
 from apps.escalations.models import Escalation
 from apps.escalations.services import stakeholders
 
@@ -28,12 +29,12 @@ def may_decide(person: Person | None) -> bool:
     return bool(user and user.is_active and user.has_perm(Cap.DECIDE_APPROVAL.perm) and ch.reachable(person))
 
 
-def excluded_for_escalation(esc: Escalation, level: dict) -> set[int]:
+def excluded_for_escalation(esc: Escalation, level: FrozenLevel) -> set[int]:
     named = {p.pk for p in stakeholders(esc)}
     if esc.raiser_person_id:
         named.add(esc.raiser_person_id)
-    if level.get("target_person"):
-        named.add(level["target_person"])
+    if level.target_person:
+        named.add(level.target_person)
     target = ch.level_contact(level, timezone.now())
     if target is not None:
         named.add(target.pk)

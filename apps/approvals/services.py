@@ -30,6 +30,7 @@ from apps.audit.services import record
 from apps.contacts.models import Person
 from apps.escalations import chain as ch
 from apps.escalations import services as esc_services
+from apps.escalations.chain import FrozenLevel
 from apps.escalations.gate import ApprovalOpened, GateClosed
 from apps.escalations.models import Escalation, Status, TimelineEvent
 from apps.escalations.services import Conflict, person_of
@@ -154,7 +155,7 @@ def _open(
     requested_by,
     excluded: set[int],
     escalation: Escalation | None = None,
-    level: dict | None = None,
+    level: FrozenLevel | None = None,
     freeze=None,
     change_summary: str = "",
     rerouted_from: ApprovalRequest | None = None,
@@ -166,8 +167,8 @@ def _open(
         escalation=escalation,
         freeze=freeze,
         change_summary=change_summary,
-        level=level["order"] if level else None,
-        level_name=level["name"] if level else "",
+        level=level.order if level else None,
+        level_name=level.name if level else "",
         requested_by=requested_by,
         requester_person=person_of(requested_by) if requested_by else None,
         approver=approver,
@@ -190,8 +191,8 @@ def _open(
 # --- the escalation gate ----------------------------------------------------------------------------
 
 
-def _level_timeout(level: dict) -> timedelta:
-    return timedelta(seconds=level.get("approval_timeout_seconds") or 4 * 3600)
+def _level_timeout(level: FrozenLevel) -> timedelta:
+    return level.approval_timeout
 
 
 def _decide_by(escalation: Escalation | None, timeout: timedelta) -> datetime:
@@ -202,13 +203,13 @@ def _decide_by(escalation: Escalation | None, timeout: timedelta) -> datetime:
     now = timezone.now()
     if escalation is None:
         return now + timeout
-    return ch.business_due(chain=escalation.chain, start=now, duration=timeout)
+    return ch.business_due(chain=escalation.frozen, start=now, duration=timeout)
 
 
 class EscalationGate:
     """Registered with apps.escalations: the only way an executive level is reached."""
 
-    def open(self, *, escalation: Escalation, level: dict, actor, reason: str) -> ApprovalOpened:
+    def open(self, *, escalation: Escalation, level: FrozenLevel, actor, reason: str) -> ApprovalOpened:
         excluded = routing.excluded_for_escalation(escalation, level)
         requester = actor or escalation.raiser
         # The raiser's manager decides, whoever pressed the button (DESIGN.md).
@@ -217,7 +218,7 @@ class EscalationGate:
         )
         if approver is None:
             raise GateClosed(
-                f"Level {level['order']} ({level['name']}) needs a manager's approval, and nobody "
+                f"Level {level.order} ({level.name}) needs a manager's approval, and nobody "
                 "able to approve it can be reached."
             )
         request = _open(

@@ -168,9 +168,8 @@ class EscalateForm(ReasonForm):
         super().__init__(*args, **kwargs)
         self.fields["to_level"].choices = [
             (
-                lvl["order"],
-                f"Level {lvl['order']} — {lvl['name']}"
-                + (" (needs approval)" if lvl["requires_approval"] else ""),
+                lvl.order,
+                f"Level {lvl.order} — {lvl.name}" + (" (needs approval)" if lvl.requires_approval else ""),
             )
             for lvl in levels
         ]

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from apps.escalations.chain import FrozenLevel
+
 
 class GateClosed(Exception):
     """No approval engine is installed, so an approval level cannot be requested."""
@@ -26,7 +28,7 @@ class ApprovalOpened:
 
 
 class ApprovalGate(Protocol):
-    def open(self, *, escalation, level: dict, actor, reason: str) -> ApprovalOpened:
+    def open(self, *, escalation, level: FrozenLevel, actor, reason: str) -> ApprovalOpened:
         """Open a request for ``level`` in the caller's transaction (the escalation is locked)."""
 
     def withdraw(self, *, escalation, actor, reason: str) -> None:
@@ -34,9 +36,9 @@ class ApprovalGate(Protocol):
 
 
 class _NoGate:
-    def open(self, *, escalation, level: dict, actor, reason: str) -> ApprovalOpened:
+    def open(self, *, escalation, level: FrozenLevel, actor, reason: str) -> ApprovalOpened:
         raise GateClosed(
-            f"Level {level['order']} ({level['name']}) is reached only through a manager's approval, "
+            f"Level {level.order} ({level.name}) is reached only through a manager's approval, "
             "and no approval engine is installed."
         )
 

@@ -19,6 +19,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.audit.history import tracked_history
 from apps.contacts.models import Person
+from apps.escalations.chain.frozen import FrozenChain, FrozenLevel
 from apps.policies.models import Category, CustomerTier, EscalationPolicy, Service, Severity
 
 
@@ -143,18 +144,23 @@ class Escalation(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE
 
-    def level(self, order: int | None = None) -> dict | None:
+    @property
+    def frozen(self) -> FrozenChain:
+        """The ``chain`` JSON as typed dataclasses. Built on each access (cheap, and never stale:
+        the JSON is written once, at raise time, and read-only after)."""
+        return FrozenChain.from_json(self.chain)
+
+    def level(self, order: int | None = None) -> FrozenLevel | None:
         """The frozen level ``order`` (default: the current one), or None past the chain's end."""
-        order = self.current_level if order is None else order
-        return next((lvl for lvl in self.chain["levels"] if lvl["order"] == order), None)
+        return self.frozen.level(self.current_level if order is None else order)
 
     @property
-    def levels(self) -> list[dict]:
-        return self.chain["levels"]
+    def levels(self) -> tuple[FrozenLevel, ...]:
+        return self.frozen.levels
 
     @property
-    def criteria(self) -> list[str]:
-        return self.chain.get("criteria", [])
+    def criteria(self) -> tuple[str, ...]:
+        return self.frozen.criteria
 
 
 class EscalationUserObjectPermission(UserObjectPermissionBase):

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from apps.accounts.roles import Cap
 from apps.audit.services import record
+from apps.escalations.chain import FrozenLevel
 from apps.escalations.models import ACTIVE, Escalation, EscalationUserObjectPermission, HandOff, TimelineEvent
 from apps.escalations.services import is_participant, may_trigger, person_of
 from apps.notifications.services import notifications_for_subject
@@ -206,8 +207,8 @@ class Actions:
 
     acknowledge: bool = False
     hand_off: bool = False
-    escalate_to: list[dict] | None = None
-    de_escalate_to: list[dict] | None = None
+    escalate_to: list[FrozenLevel] | None = None
+    de_escalate_to: list[FrozenLevel] | None = None
     resolve: bool = False
     close: bool = False
     reopen: bool = False
@@ -228,11 +229,11 @@ def actions_for(user, esc: Escalation) -> Actions:
     is_raiser = esc.raiser_id == user.pk
     working = esc.status in ("open", "acknowledged")
     up = (
-        [lvl for lvl in esc.levels if lvl["order"] > esc.current_level and may_trigger(user, lvl)]
+        [lvl for lvl in esc.levels if lvl.order > esc.current_level and may_trigger(user, lvl)]
         if working
         else []
     )
-    down = [lvl for lvl in esc.levels if lvl["order"] < esc.current_level] if working and is_owner else []
+    down = [lvl for lvl in esc.levels if lvl.order < esc.current_level] if working and is_owner else []
     return Actions(
         acknowledge=is_owner and esc.status == "open",
         hand_off=is_owner and working,

@@ -173,7 +173,7 @@ def _render_detail(
         "actions": actions,
         "timeline": selectors.timeline(esc),
         "handoffs": selectors.handoffs(esc),
-        "levels": [{**lvl, "current": lvl["order"] == esc.current_level} for lvl in esc.levels],
+        "levels": esc.levels,
         "forms": {**_blank_forms(request, esc, actions), **(forms or {})},
         "error": error,
         "now": timezone.now(),

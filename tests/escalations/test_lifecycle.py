@@ -53,7 +53,7 @@ def test_raising_freezes_the_policy_routes_to_level_one_and_starts_every_clock(w
     assert esc.status == Status.OPEN and esc.current_level == 1 and esc.version == 1
     assert esc.owner == world.person(world.engineer)
     assert esc.policy_version == world.policy.history.latest().history_id
-    assert [lvl["name"] for lvl in esc.levels] == ["On-call engineer", "Engineering manager", "CTO"]
+    assert [lvl.name for lvl in esc.levels] == ["On-call engineer", "Engineering manager", "CTO"]
     assert esc.ack_due_at == esc.raised_at + timedelta(hours=1)
     assert esc.resolve_due_at == esc.raised_at + timedelta(hours=8)
     assert esc.next_due_at == esc.ack_due_at
@@ -93,9 +93,10 @@ def test_a_later_policy_edit_never_changes_an_escalation_in_flight(world):
         reason="Tighter clocks",
     )
     esc.refresh_from_db()
-    assert esc.levels[0]["name"] == "On-call engineer"
-    assert esc.chain["threshold"]["acknowledge_seconds"] == 3600
-    assert raise_one(world).levels[0]["name"] == "Renamed 1"
+    assert esc.levels[0].name == "On-call engineer"
+    assert esc.chain["threshold"]["acknowledge_seconds"] == 3600  # the JSON shape is unchanged
+    assert esc.frozen.threshold.acknowledge_within == timedelta(hours=1)
+    assert raise_one(world).levels[0].name == "Renamed 1"
 
 
 def test_each_required_field_is_named_when_missing_and_nothing_is_saved(world):

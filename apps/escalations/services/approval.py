@@ -63,10 +63,10 @@ def escalation_approval_refused(*, escalation: Escalation, level_order: int, act
     esc.pending_level, esc.resume_status = None, ""
     if esc.status == Status.OPEN and esc.owner is not None:
         due = ch.clock_due(
-            chain=esc.chain,
+            chain=esc.frozen,
             service=esc.service,
             start=timezone.now(),
-            duration=ch.acknowledge_within(esc.chain),
+            duration=esc.frozen.threshold.acknowledge_within,
         )
         esc.ack_due_at = due.at
         _schedule(esc, ACK_DUE, due.at, level=esc.current_level, owner=esc.owner_id)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.accounts.roles import Cap, Role
 from apps.contacts.models import Person
 from apps.escalations import chain as ch
+from apps.escalations.chain import FrozenLevel
 from apps.escalations.gate import approval_gate
 from apps.escalations.models import (
     ACTIVE,
@@ -149,7 +150,7 @@ def escalation_raise(
         raise ValidationError(errors)
     now = timezone.now()
     version, frozen = ch.freeze_chain(policy, severity=severity, customer_tier=customer_tier)
-    wanted = {spec["name"] for spec in frozen["extra_fields"]}
+    wanted = {spec["name"] for spec in frozen.extra_fields}
     esc = Escalation(
         reference=_next_reference(now.year),
         service=service,
@@ -161,7 +162,7 @@ def escalation_raise(
         raiser_person=person_of(actor),
         policy=policy,
         policy_version=version,
-        chain=frozen,
+        chain=frozen.to_json(),
         raised_at=now,
         version=0,  # _commit makes it 1
         extra_fields={k: v for k, v in extra.items() if k in wanted},
@@ -176,12 +177,12 @@ def escalation_raise(
         Kind.RAISED,
         actor,
         f"Raised by {actor.get_full_name() or actor.get_username()} under “{policy.name}” "
-        f"(policy version {frozen['policy']['version']}); {esc.get_severity_display()}, {esc.get_customer_tier_display()} customers.",
+        f"(policy version {frozen.policy.version}); {esc.get_severity_display()}, {esc.get_customer_tier_display()} customers.",
         level=1,
         policy_version=version,
     )
     _enter_level(esc, order=1, actor=actor, now=now, cause="raised")
-    resolve = ch.clock_due(chain=frozen, service=service, start=now, duration=ch.resolve_within(frozen))
+    resolve = ch.clock_due(chain=frozen, service=service, start=now, duration=frozen.threshold.resolve_within)
     esc.resolve_due_at = resolve.at
     _schedule(esc, RESOLVE_DUE, resolve.at)
     _deferral_note(esc, resolve, "resolve")
@@ -269,7 +270,7 @@ def escalation_hand_off(
     )
     esc.owner, esc.status = to_person, Status.OPEN
     due = ch.clock_due(
-        chain=esc.chain, service=esc.service, start=now, duration=ch.acknowledge_within(esc.chain)
+        chain=esc.frozen, service=esc.service, start=now, duration=esc.frozen.threshold.acknowledge_within
     )
     esc.ack_due_at = due.at
     _refresh_next_due(esc)
@@ -292,13 +293,13 @@ def escalation_hand_off(
     return esc
 
 
-def may_trigger(actor, level: dict) -> bool:
+def may_trigger(actor, level: FrozenLevel) -> bool:
     """Whether the actor's role may escalate to this level by hand (the level's trigger roles;
     executives may trigger any level)."""
     if not actor.has_perm(Cap.TRIGGER_LEVEL.perm):
         return False
     roles = {str(r) for r in actor.roles}
-    return Role.EXECUTIVE.value in roles or bool(roles & set(level.get("trigger_roles") or []))
+    return Role.EXECUTIVE.value in roles or bool(roles & set(level.trigger_roles))
 
 
 @transaction.atomic
@@ -322,7 +323,7 @@ def escalation_escalate(
         )
     if not may_trigger(actor, level):
         raise PermissionDenied(
-            f"Your role may not escalate to level {target} ({level['name']}) under this policy."
+            f"Your role may not escalate to level {target} ({level.name}) under this policy."
         )
     reason = _text(reason, "reason", "The reason for escalating", MIN_REASON)
     now = timezone.now()
@@ -332,9 +333,9 @@ def escalation_escalate(
         Kind.ESCALATED,
         actor,
         (
-            f"Asked for level {target} ({level['name']}), which needs a manager's approval first"
-            if level["requires_approval"]
-            else f"Escalated from level {esc.current_level} to level {target} ({level['name']})"
+            f"Asked for level {target} ({level.name}), which needs a manager's approval first"
+            if level.requires_approval
+            else f"Escalated from level {esc.current_level} to level {target} ({level.name})"
         )
         + f" by {actor.get_full_name() or actor.get_username()}: {reason}",
         level=target,
@@ -459,7 +460,7 @@ def escalation_reopen(
     esc.resolve_breached_at = None
     deadlines_cancel_for(subject=esc, kind=AUTO_CLOSE)
     resolve = ch.clock_due(
-        chain=esc.chain, service=esc.service, start=now, duration=ch.resolve_within(esc.chain)
+        chain=esc.frozen, service=esc.service, start=now, duration=esc.frozen.threshold.resolve_within
     )
     esc.resolve_due_at = resolve.at
     _schedule(esc, RESOLVE_DUE, resolve.at)

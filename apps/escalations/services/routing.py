@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.audit.services import record
 from apps.contacts.models import Person
 from apps.escalations import chain as ch
+from apps.escalations.chain import FrozenLevel
 from apps.escalations.gate import GateClosed, approval_gate
 from apps.escalations.models import (
     Escalation,
@@ -45,7 +46,7 @@ def _enter_level(
         if level is None:
             _top_of_chain(esc, now)
             return
-        if level["requires_approval"] and not approved:
+        if level.requires_approval and not approved:
             _request_approval(esc, level, actor, cause)
             return
         person = ch.level_contact(level, now)
@@ -54,7 +55,7 @@ def _enter_level(
                 esc,
                 Kind.LEVEL_SKIPPED,
                 None,
-                f"Level {order} ({level['name']}): nobody can be reached now ({ch.level_target_label(level)}); "
+                f"Level {order} ({level.name}): nobody can be reached now ({ch.level_target_label(level)}); "
                 "skipped to the next level.",
                 level=order,
             )
@@ -68,7 +69,7 @@ def _enter_level(
 
 def _assign(
     esc: Escalation,
-    level: dict,
+    level: FrozenLevel,
     person: Person,
     *,
     now: datetime,
@@ -79,16 +80,16 @@ def _assign(
     """Make ``person`` the owner at ``level`` with a fresh acknowledge clock. ``announce=False``
     when the caller tells them itself (an approved executive level gets the brief instead)."""
     previous = esc.owner
-    esc.current_level, esc.owner, esc.status = level["order"], person, Status.OPEN
+    esc.current_level, esc.owner, esc.status = level.order, person, Status.OPEN
     esc.pending_level, esc.resume_status = None, ""
     if backup_for is None:
         esc.ack_misses = 0
     due = ch.clock_due(
-        chain=esc.chain, service=esc.service, start=now, duration=ch.acknowledge_within(esc.chain)
+        chain=esc.frozen, service=esc.service, start=now, duration=esc.frozen.threshold.acknowledge_within
     )
     esc.ack_due_at = due.at
     _refresh_next_due(esc)
-    _schedule(esc, ACK_DUE, due.at, level=level["order"], owner=person.pk)
+    _schedule(esc, ACK_DUE, due.at, level=level.order, owner=person.pk)
     grant_participant(esc, person)
     if backup_for is not None:
         message = (
@@ -97,18 +98,18 @@ def _assign(
         )
     else:
         message = (
-            f"Level {level['order']} ({level['name']}) reached: {person.full_name} owns it now and must "
+            f"Level {level.order} ({level.name}) reached: {person.full_name} owns it now and must "
             f"acknowledge by {due.at:%a %d %b %H:%M} UTC."
         )
-    event = _event(esc, Kind.LEVEL_REACHED, None, message, level=level["order"], owner=person.pk, cause=cause)
+    event = _event(esc, Kind.LEVEL_REACHED, None, message, level=level.order, owner=person.pk, cause=cause)
     _deferral_note(esc, due, "acknowledge")
     if announce:
         _notify(esc, event, [person], "escalation_assigned", level=level, due_at=due.at, previous=previous)
-    if esc.raiser_person and esc.raiser_person != person and level["order"] > 1:
+    if esc.raiser_person and esc.raiser_person != person and level.order > 1:
         _notify(esc, event, [esc.raiser_person], "escalation_progress", level=level)
 
 
-def _request_approval(esc: Escalation, level: dict, actor, cause: str) -> None:
+def _request_approval(esc: Escalation, level: FrozenLevel, actor, cause: str) -> None:
     try:
         opened = approval_gate().open(escalation=esc, level=level, actor=actor, reason=cause)
     except GateClosed as exc:
@@ -119,7 +120,7 @@ def _request_approval(esc: Escalation, level: dict, actor, cause: str) -> None:
         return
     if esc.status != Status.AWAITING_APPROVAL:
         esc.resume_status = esc.status
-    esc.status, esc.pending_level = Status.AWAITING_APPROVAL, level["order"]
+    esc.status, esc.pending_level = Status.AWAITING_APPROVAL, level.order
     deadlines_cancel_for(subject=esc, kind=ACK_DUE)
     esc.ack_due_at = None
     _refresh_next_due(esc)
@@ -127,9 +128,9 @@ def _request_approval(esc: Escalation, level: dict, actor, cause: str) -> None:
         esc,
         Kind.APPROVAL_REQUESTED,
         None,
-        f"Level {level['order']} ({level['name']}) is reached only with a manager's approval: requested from "
+        f"Level {level.order} ({level.name}) is reached only with a manager's approval: requested from "
         f"{opened.approver_name}, due {opened.due_at:%a %d %b %H:%M} UTC.",
-        level=level["order"],
+        level=level.order,
         approver=opened.approver_name,
         event_key=opened.event_key,
         request=opened.request_id,
