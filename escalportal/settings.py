@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "apps.policies",
     "apps.escalations",
     "apps.approvals",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.accounts import views as account_views
+from escalportal import views as portal
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", portal.home, name="home"),
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),
-    path("healthz", account_views.healthz, name="healthz"),
+    path("healthz", portal.healthz, name="healthz"),
     path("account/", include("apps.accounts.urls")),
     path("audit/", include("apps.audit.urls")),
     path("timers/", include("apps.timers.urls")),
@@ -19,5 +20,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler403 = "apps.accounts.views.permission_denied"
-handler404 = "apps.accounts.views.not_found"
+handler403 = "escalportal.views.permission_denied"
+handler404 = "escalportal.views.not_found"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.accounts import account_views as views
+from apps.accounts import views
 
 app_name = "account"
 

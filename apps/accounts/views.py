@@ -1,21 +1,41 @@
+"""Signing in and out, and the account pages under /account/: password, two-factor sign-in,
+sessions, single sign-on.
+
+Views stay thin: authorise, bind the form, call one service, redirect or render.
+"""
+
 from __future__ import annotations
 
-import logging
+from base64 import b32encode
+from functools import wraps
 
+import qrcode
+import qrcode.image.svg
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout as end_session
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.contrib.auth.signals import user_login_failed
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
-from apps.accounts.access import authenticated, public
-from apps.accounts.roles import Cap, Role
-from apps.audit.selectors import recent_events
-from apps.timers.selectors import sweep_health
+from apps.accounts import services, sessions
+from apps.accounts.access import authenticated, before_second_factor, public
+from apps.accounts.forms import AppCodeForm, CodeForm, PortalPasswordResetForm
+from apps.accounts.oidc import PortalOIDCCallbackView, only_when_enabled
+from apps.accounts.selectors import authenticator_of, recovery_codes_left, two_factor_required
 
-log = logging.getLogger(__name__)
+# --- signing in and out ----------------------------------------------------------------------
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -36,101 +56,249 @@ login = public(PortalLoginView.as_view())
 logout = public(auth_views.LogoutView.as_view())
 
 
+# --- the account page and sessions ------------------------------------------------------------
+
+
 @authenticated
-def home(request):
-    """Each role's landing page: what the user may do here, and what needs them."""
+def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    roles = sorted(user.roles, key=list(Role).index)
-    capabilities = []
-    for cap in Cap.all():
-        scopes = [cap.scopes[r] for r in roles if cap.allows(r)]
-        if scopes:
-            capabilities.append({"label": cap.label, "scope": ", ".join(dict.fromkeys(scopes))})
+    signed_in_at = request.session.get(sessions.SIGNED_IN_AT)
     context = {
-        "roles": [{"value": r.value, "label": r.label} for r in roles],
-        "capabilities": capabilities,
-        "recent_audit": recent_events(user, limit=8) if user.has_perm(Cap.BROWSE_AUDIT.perm) else None,
-        "sweep": sweep_health() if user.has_perm(Cap.SEE_OPERATIONS.perm) else None,
-        "governance": _governance_dashboard(user),
-        "work": _my_work(user),
+        "has_password": user.has_usable_password(),
+        "has_authenticator": authenticator_of(user) is not None,
+        "two_factor_required": two_factor_required(user),
+        "codes_left": recovery_codes_left(user),
+        "signed_in_at": sessions.as_datetime(signed_in_at),
+        "session_ends_at": sessions.as_datetime(
+            signed_in_at + settings.SESSION_MAX_AGE_HOURS * 3600 if signed_in_at else None
+        ),
+        "idle_minutes": settings.SESSION_IDLE_TIMEOUT_MINUTES,
+        "ends_with_browser": sessions.ends_with_browser(user),
     }
-    return render(request, "accounts/home.html", context)
+    return render(request, "accounts/account.html", context)
 
 
-def _my_work(user) -> dict:
-    """What waits on this person: escalations they own or raised, approvals to decide. Imported
-    here for the same reason as the governance dashboard (accounts is the bottom layer)."""
-    from apps.approvals.models import ApprovalRequest
-    from apps.escalations.models import ACTIVE
-    from apps.escalations.selectors import visible_escalations
-    from apps.escalations.services import person_of
-
-    person = person_of(user)
-    active = visible_escalations(user).filter(status__in=ACTIVE)
-    return {
-        "owned": active.filter(owner=person).count() if person else 0,
-        "raised": active.filter(raiser=user).count(),
-        "approvals": ApprovalRequest.objects.filter(approver=person, status="pending").count() if person else 0,
-        "can_decide": user.has_perm(Cap.DECIDE_APPROVAL.perm),
-        "can_raise": user.has_perm(Cap.RAISE_ESCALATION.perm),
-    }
+@authenticated
+@require_http_methods(["GET", "POST"])
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        services.user_sign_out_everywhere(user=request.user)
+        end_session(request)
+        messages.success(request, "You are signed out everywhere: on this device and every other one.")
+        return redirect("login")
+    return render(request, "accounts/sign_out_everywhere.html")
 
 
-def _governance_dashboard(user):
-    # Imported here: policies depend on accounts, not the other way round (DESIGN.md layout).
-    from apps.policies.views import governance_dashboard
-
-    return governance_dashboard(user)
+# --- passwords --------------------------------------------------------------------------------
 
 
-@public
-@never_cache
-@require_GET
-def healthz(request):
-    """Liveness for load balancers and monitoring: database, broker and the timer sweep.
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's (it keeps this session and, since the password is part of the session hash, ends
+    the others), audited."""
 
-    A dead sweep means no clock in the portal runs; that must page someone, so it fails the
-    check like a dead database does.
-    """
-    checks = {"database": _check_database(), "broker": _check_broker()}
-    health = sweep_health() if checks["database"] == "ok" else None
-    if health is None:
-        checks["sweep"] = "unknown"
-    elif health.ok:
-        checks["sweep"] = "ok"
-    elif health.age_seconds is None:
-        checks["sweep"] = "never ran"
-    else:
-        checks["sweep"] = f"stale: last sweep {health.age_seconds:.0f}s ago"
-    ok = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503)
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("account:home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.user_password_changed(user=self.request.user, how="change")
+        messages.success(self.request, "Your password is changed. Any other device you were signed in on is signed out.")
+        return response
 
 
-def _check_database() -> str:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure is the answer
-        log.warning("healthz: database check failed: %s", exc)
-        return f"error: {type(exc).__name__}"
+def only_when_reset_enabled(view):
+    """Password reset pages exist only where the portal can send email."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not settings.PASSWORD_RESET_ENABLED:
+            raise Http404("Password reset by email is not set up.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
-def _check_broker() -> str:
-    from escalportal.celery import app
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+    form_class = PortalPasswordResetForm
+    success_url = reverse_lazy("account:password_reset_done")
 
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return "ok"
-    except Exception as exc:  # noqa: BLE001
-        log.warning("healthz: broker check failed: %s", exc)
-        return f"error: {type(exc).__name__}"
-
-
-def permission_denied(request, exception=None):
-    return render(request, "403.html", {"reason": str(exception or "")}, status=403)
+    def form_valid(self, form):
+        # The link is built from SITE_URL, never from the request's Host header.
+        self.extra_email_context = {"site_url": settings.SITE_URL.rstrip("/")}
+        return super().form_valid(form)
 
 
-def not_found(request, exception=None):
-    return render(request, "404.html", status=404)
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+    success_url = reverse_lazy("account:password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        services.user_password_changed(user=self.user, how="reset")
+        return response
+
+
+password_change = authenticated(PasswordChangeView.as_view())
+password_reset = public(only_when_reset_enabled(PasswordResetView.as_view()))
+password_reset_done = public(
+    only_when_reset_enabled(
+        auth_views.PasswordResetDoneView.as_view(template_name="registration/password_reset_done.html")
+    )
+)
+password_reset_confirm = public(only_when_reset_enabled(PasswordResetConfirmView.as_view()))
+password_reset_complete = public(
+    only_when_reset_enabled(
+        auth_views.PasswordResetCompleteView.as_view(template_name="registration/password_reset_complete.html")
+    )
+)
+
+
+# --- two-factor sign-in -----------------------------------------------------------------------
+
+
+@authenticated
+def two_factor(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {
+            "has_authenticator": authenticator_of(user) is not None,
+            "required": two_factor_required(user),
+            "codes_left": recovery_codes_left(user),
+        },
+    )
+
+
+@before_second_factor
+@authenticated
+@require_http_methods(["GET", "POST"])
+def two_factor_enrol(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if authenticator_of(user) is not None:
+        # Someone holding only the password must not replace the authenticator.
+        if not user.is_verified():
+            return redirect(f"{reverse('account:two_factor_verify')}?next={reverse('account:two_factor')}")
+        messages.info(request, "Two-factor sign-in is already set up.")
+        return redirect("account:two_factor")
+    device = services.two_factor_start(user=user)
+    form = AppCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = services.two_factor_enrol(user=user, device=device, code=form.cleaned_data["code"])
+        if codes is not None:
+            device.refresh_from_db()
+            otp_login(request, device)
+            update_session_auth_hash(request, user)  # this session goes on; the others ended
+            return render(request, "accounts/recovery_codes.html", {"codes": codes, "just_enrolled": True,
+                                                                    "next": _safe_next(request)})
+        form.add_error("code", "That code is not right. Check the time on your phone and try the next code.")
+    return render(request, "accounts/two_factor_enrol.html", {
+        "form": form,
+        "secret": _grouped(b32encode(device.bin_key).decode()),
+        "qr_svg": _qr_svg(device),
+        "required": two_factor_required(user),
+        "next": _safe_next(request),
+    }, status=400 if form.errors else 200)
+
+
+@before_second_factor
+@authenticated
+@require_http_methods(["GET", "POST"])
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    next_url = _safe_next(request)
+    if user.is_verified():
+        return redirect(next_url)
+    credentials = {"username": user.get_username()}
+    if settings.AXES_ENABLED and AxesProxyHandler.is_locked(request, credentials):
+        return _locked_out(request, credentials)
+    has_device = authenticator_of(user) is not None
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and has_device and form.is_valid():
+        result = services.two_factor_verify(user=user, code=form.cleaned_data["code"])
+        if result.ok:
+            otp_login(request, result.device)
+            request.session.cycle_key()  # a new session key for the elevated session
+            if result.recovery_code:
+                messages.warning(request, f"You used a recovery code; {result.recovery_codes_left} left. "
+                                          "Make new ones on your account page if you are running low.")
+            return redirect(next_url)
+        if result.throttled:
+            form.add_error(None, "Too many wrong codes in a row. Wait a little, then try again.")
+        else:
+            form.add_error("code", "That code is not right.")
+            # Counts toward the same lockout as wrong passwords (django-axes, username + address).
+            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+            if getattr(request, "axes_locked_out", False):
+                return _locked_out(request, credentials)
+    return render(request, "accounts/two_factor_verify.html", {
+        "form": form,
+        "has_device": has_device,
+        "required": two_factor_required(user),
+        "next": next_url,
+    }, status=400 if form.errors else 200)
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    """New recovery codes, shown once in the response that makes them (never stored in the session)."""
+    if authenticator_of(request.user) is None:
+        return render(request, "accounts/recovery_codes.html", {"no_authenticator": True})
+    if request.method == "POST":
+        codes = services.recovery_codes_replace(user=request.user)
+        return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("account:two_factor")})
+    return render(request, "accounts/recovery_codes.html", {"codes_left": recovery_codes_left(request.user)})
+
+
+@authenticated
+@require_http_methods(["GET", "POST"])
+def two_factor_turn_off(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if two_factor_required(user):
+        raise PermissionDenied("Your role requires two-factor sign-in, so it cannot be turned off.")
+    if authenticator_of(user) is None:
+        return render(request, "accounts/two_factor_turn_off.html", {"no_authenticator": True})
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.two_factor_verify(user=user, code=form.cleaned_data["code"]).ok:
+            services.two_factor_turn_off(user=user)
+            messages.success(request, "Two-factor sign-in is off. You can set it up again at any time.")
+            return redirect("account:two_factor")
+        form.add_error("code", "That code is not right.")
+    return render(request, "accounts/two_factor_turn_off.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _locked_out(request: HttpRequest, credentials: dict) -> HttpResponse:
+    """Sign the person out; AxesMiddleware answers with the lockout page."""
+    end_session(request)
+    request.axes_locked_out = True
+    request.axes_credentials = credentials
+    return redirect("login")
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("home")
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def _qr_svg(device: TOTPDevice) -> str:
+    # Drawn here as inline SVG (no image request, no CDN, nothing the CSP must allow). The SVG is
+    # qrcode's own output of the otpauth URL: it carries no text from a user.
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return mark_safe(image.to_string(encoding="unicode"))  # noqa: S308
+
+
+# --- single sign-on -----------------------------------------------------------------------------
+
+oidc_start = public(only_when_enabled(OIDCAuthenticationRequestView.as_view()))
+oidc_callback = public(only_when_enabled(PortalOIDCCallbackView.as_view()))

@@ -15,9 +15,8 @@ from django.utils import timezone
 from apps.accounts.roles import Cap, Role
 from apps.approvals.models import ApprovalDecision, ApprovalRequest, ExecutiveBrief, Outcome, RequestStatus
 from apps.audit.services import record
-from apps.contacts.selectors import oversight_of
+from apps.contacts.selectors import oversight_of, person_of
 from apps.escalations.selectors import visible_escalations, visible_through
-from apps.escalations.services import person_of
 
 
 def _about_visible_escalation(user, relation: str = "escalation") -> Q:

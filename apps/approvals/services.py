@@ -28,12 +28,13 @@ from apps.approvals.models import (
 )
 from apps.audit.services import record
 from apps.contacts.models import Person
+from apps.contacts.selectors import person_of
 from apps.escalations import chain as ch
 from apps.escalations import services as esc_services
 from apps.escalations.chain import FrozenLevel
 from apps.escalations.gate import ApprovalOpened, GateClosed
 from apps.escalations.models import Escalation, Status, TimelineEvent
-from apps.escalations.services import Conflict, person_of
+from apps.escalations.services import Conflict
 from apps.notifications.services import notify
 from apps.policies.content import check_outgoing
 from apps.timers.services import deadline_schedule, deadlines_cancel_for

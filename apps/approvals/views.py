@@ -20,7 +20,8 @@ from apps.approvals.models import ApprovalRequest, BriefReceipt, RequestStatus
 from apps.approvals.tables import DecisionTable
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
-from apps.escalations.services import Conflict, person_of
+from apps.contacts.selectors import person_of
+from apps.escalations.services import Conflict
 from apps.policies.forms import apply_errors, error_dict
 
 

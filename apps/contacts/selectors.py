@@ -12,6 +12,13 @@ from apps.accounts.roles import Cap
 from apps.contacts.models import BackupAssignment, Person, Rotation, RotationMember, RotationOverride, Team
 
 
+def person_of(user) -> Person | None:
+    """The directory entry of a signed-in user, or None (a user need not be in the directory)."""
+    if user is None or not user.is_authenticated:
+        return None
+    return Person.objects.filter(user=user).first()
+
+
 def rotations_prefetched() -> QuerySet[Rotation]:
     return Rotation.objects.select_related("team").prefetch_related(
         Prefetch("members", queryset=RotationMember.objects.select_related("person").order_by("position")),

@@ -23,12 +23,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from apps.accounts.roles import Cap
+from apps.accounts.roles import Cap, Role
 from apps.audit.services import record
+from apps.contacts.selectors import person_of
 from apps.escalations.chain import FrozenLevel
 from apps.escalations.models import ACTIVE, Escalation, EscalationUserObjectPermission, HandOff, TimelineEvent
-from apps.escalations.services import is_participant, may_trigger, person_of
-from apps.notifications.services import notifications_for_subject
+from apps.notifications.selectors import notifications_for_subject
 
 
 def _view_permission_id() -> int:
@@ -47,6 +47,29 @@ def _participates(user) -> Exists:
             content_object=OuterRef("pk"), user=user, permission_id=_view_permission_id()
         )
     )
+
+
+def is_participant(user, esc: Escalation) -> bool:
+    """Whether the user takes part in the escalation (raiser, owner, past owners, the people of
+    levels reached, backups, approvers): every such step grants a guardian row
+    (``grant_participant``), so the row is the one answer."""
+    if user is None or not user.is_authenticated:
+        return False
+    return EscalationUserObjectPermission.objects.filter(
+        content_object_id=esc.pk,
+        user_id=user.pk,
+        permission__codename="view_escalation",
+        permission__content_type__app_label="escalations",
+    ).exists()
+
+
+def may_trigger(actor, level: FrozenLevel) -> bool:
+    """Whether the actor's role may escalate to this level by hand (the level's trigger roles;
+    executives may trigger any level)."""
+    if not actor.has_perm(Cap.TRIGGER_LEVEL.perm):
+        return False
+    roles = {str(r) for r in actor.roles}
+    return Role.EXECUTIVE.value in roles or bool(roles & set(level.trigger_roles))
 
 
 def visible_escalations(user) -> QuerySet[Escalation]:

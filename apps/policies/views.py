@@ -14,7 +14,7 @@ import holidays as holidays_lib
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -30,8 +30,6 @@ from apps.contacts.selectors import (
     on_call,
     on_call_rotation,
     oversight_of,
-    person_problems,
-    rotation_problems,
     rotations_prefetched,
 )
 from apps.policies import selectors
@@ -609,83 +607,3 @@ def _period_new(request, form_class, save, keyword: str, kind: str):
     template = "policies/period_form.html"
     context = {"form": form, "kind": kind}
     return render(request, template, context, status=400 if data is not None else 200)
-
-
-# --- governance dashboard (the home page's cards for governance admins and auditors) --------
-
-
-def governance_dashboard(user, now: datetime | None = None) -> dict | None:
-    """What the home page shows a governance admin (an auditor sees the overdue reviews).
-
-    Reachability is read in a fixed number of queries however many policies, levels and
-    rotations there are: ``selectors.reachability_warnings`` asks per team and per rotation,
-    which the home page of every governance admin cannot afford as the organisation grows."""
-    is_admin = user.has_perm(Cap.EDIT_POLICIES.perm)
-    if not is_admin and Role.AUDITOR not in user.roles:
-        return None
-    now = now or timezone.now()
-    dashboard = {"due_reviews": list(selectors.policies_due_for_review(timezone.localdate(now))[:20])}
-    if is_admin:
-        no_contact = selectors.people_without_contact().select_related("team")
-        dashboard["unreachable"] = reachability_overview(now)
-        dashboard["no_contact"] = list(no_contact[:20])
-        dashboard["no_contact_more"] = (
-            max(0, no_contact.count() - 20) if len(dashboard["no_contact"]) == 20 else 0
-        )
-    return dashboard
-
-
-def reachability_overview(now: datetime) -> list[dict]:
-    """Every active policy's unreachable levels, like ``selectors.reachability_warnings``, in
-    seven queries: levels, their people's contact methods, teams' sizes, the rotations
-    involved with their members, the members' contact methods and the overrides."""
-    levels = list(
-        EscalationLevel.objects.filter(policy__active=True)
-        .select_related("policy", "target_person", "target_team")
-        .prefetch_related("target_person__contact_methods")
-        .order_by("policy__name", "order")
-    )
-    team_ids = {
-        lvl.target_team_id for lvl in levels if lvl.target_kind == "team_on_call" and lvl.target_team_id
-    }
-    rotation_ids = {
-        lvl.target_rotation_id for lvl in levels if lvl.target_kind == "rotation" and lvl.target_rotation_id
-    }
-    sizes = dict(Team.objects.filter(pk__in=team_ids).annotate(n=Count("members")).values_list("pk", "n"))
-    rotations = list(
-        rotations_prefetched()
-        .filter(Q(pk__in=rotation_ids) | Q(team_id__in=team_ids, is_primary=True))
-        .prefetch_related("members__person__contact_methods")
-    )
-    by_id = {r.pk: r for r in rotations}
-    primary = {r.team_id: r for r in rotations if r.is_primary}
-    warnings = []
-    for level in levels:
-        problems = _level_problems(level, now, sizes, by_id, primary)
-        if problems:
-            warnings.append({"policy": level.policy, "level": level, "problems": problems})
-    return warnings
-
-
-def _level_problems(level, now, sizes, rotations_by_id, primary_by_team) -> list[Unreachable]:
-    """``selectors.level_target_problems`` on prefetched data (same rules, same messages)."""
-    if level.target_kind == "person":
-        return (
-            person_problems(level.target_person)
-            if level.target_person
-            else [Unreachable(level.name, "no person chosen")]
-        )
-    if level.target_kind == "team_on_call":
-        team = level.target_team
-        if team is None:
-            return [Unreachable(level.name, "no team chosen")]
-        if not sizes.get(team.pk):
-            return [Unreachable(team.name, "has no members")]
-        rotation = primary_by_team.get(team.pk)
-        if rotation is None:
-            return [Unreachable(team.name, "has no primary on-call rotation")]
-        return rotation_problems(rotation, now)
-    rotation = rotations_by_id.get(level.target_rotation_id)
-    if rotation is None:
-        return [Unreachable(level.name, "no rotation chosen")]
-    return rotation_problems(rotation, now)

@@ -39,9 +39,7 @@ from apps.escalations.services.common import (  # noqa: F401
     UPDATE_DUE,
     Conflict,
     grant_participant,
-    is_participant,
     manager_to_tell,
-    person_of,
 )
 from apps.escalations.services.conversation import (  # noqa: F401
     escalation_comment,
@@ -59,6 +57,5 @@ from apps.escalations.services.lifecycle import (  # noqa: F401
     escalation_reopen,
     escalation_resolve,
     escalation_withdraw,
-    may_trigger,
     raise_errors,
 )

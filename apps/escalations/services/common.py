@@ -16,10 +16,10 @@ from apps.escalations import chain as ch
 from apps.escalations.models import (
     ACTIVE,
     Escalation,
-    EscalationUserObjectPermission,
     Status,
     TimelineEvent,
 )
+from apps.escalations.selectors import is_participant
 from apps.notifications.services import notify
 from apps.timers.services import deadline_schedule, deadlines_cancel_for
 
@@ -56,12 +56,6 @@ class Conflict(Exception):
 # --- shared steps -------------------------------------------------------------------------------
 
 
-def person_of(user) -> Person | None:
-    if user is None or not user.is_authenticated:
-        return None
-    return Person.objects.filter(user=user).first()
-
-
 def _lock(escalation: Escalation, expected_version: int | None = None) -> Escalation:
     esc = (
         Escalation.objects.select_for_update(of=("self",))
@@ -89,20 +83,6 @@ def _require_owner(esc: Escalation, actor, verb: str) -> None:
     if esc.owner is None or esc.owner.user_id != actor.pk:
         who = esc.owner.full_name if esc.owner else "nobody yet"
         raise PermissionDenied(f"Only the owner of {esc.reference} ({who}) can {verb} it.")
-
-
-def is_participant(user, esc: Escalation) -> bool:
-    """Whether the user takes part in the escalation (raiser, owner, past owners, the people of
-    levels reached, backups, approvers): every such step grants a guardian row
-    (``grant_participant``), so the row is the one answer."""
-    if user is None or not user.is_authenticated:
-        return False
-    return EscalationUserObjectPermission.objects.filter(
-        content_object_id=esc.pk,
-        user_id=user.pk,
-        permission__codename="view_escalation",
-        permission__content_type__app_label="escalations",
-    ).exists()
 
 
 def _require_participant(esc: Escalation, actor, verb: str) -> None:

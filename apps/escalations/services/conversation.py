@@ -17,6 +17,7 @@ from apps.escalations.models import (
     Status,
     TimelineEvent,
 )
+from apps.escalations.selectors import is_participant
 from apps.escalations.services.common import (
     MIN_REASON,
     SUBJECT_TYPE,
@@ -32,7 +33,6 @@ from apps.escalations.services.common import (
     _require_status,
     _schedule,
     _text,
-    is_participant,
 )
 from apps.notifications.services import notifications_release
 from apps.policies.content import check_outgoing

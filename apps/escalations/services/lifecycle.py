@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.roles import Cap, Role
+from apps.accounts.roles import Cap
 from apps.contacts.models import Person
+from apps.contacts.selectors import person_of
 from apps.escalations import chain as ch
-from apps.escalations.chain import FrozenLevel
 from apps.escalations.gate import approval_gate
 from apps.escalations.models import (
     ACTIVE,
@@ -24,6 +24,7 @@ from apps.escalations.models import (
     Status,
     TimelineEvent,
 )
+from apps.escalations.selectors import may_trigger
 from apps.escalations.services.common import (
     ACK_DUE,
     ALL_CLOCKS,
@@ -47,7 +48,6 @@ from apps.escalations.services.common import (
     _schedule,
     _text,
     grant_participant,
-    person_of,
 )
 from apps.escalations.services.routing import (
     _assign,
@@ -291,15 +291,6 @@ def escalation_hand_off(
     _audit(esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name})
     _commit(esc, actor, "Handed off")
     return esc
-
-
-def may_trigger(actor, level: FrozenLevel) -> bool:
-    """Whether the actor's role may escalate to this level by hand (the level's trigger roles;
-    executives may trigger any level)."""
-    if not actor.has_perm(Cap.TRIGGER_LEVEL.perm):
-        return False
-    roles = {str(r) for r in actor.roles}
-    return Role.EXECUTIVE.value in roles or bool(roles & set(level.trigger_roles))
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.accounts.services import roles_sync, user_set_roles
 from apps.contacts.services import person_upsert, team_upsert
+from apps.demo.policies import seed_policies
 
 DEMO_PASSWORD = "escalportal-demo"
 
@@ -72,17 +73,17 @@ class Command(BaseCommand):
                     email=email, full_name=full_name, title=title, team=teams[team],
                     manager=boss, authority_rank=rank, user=user,
                 )
-            from apps.contacts.demo_policies import seed_policies
-
             new_policies = seed_policies()
         self.stdout.write(
             self.style.SUCCESS(f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies")
         )
         self.stdout.write(f"demo logins (password: {DEMO_PASSWORD}):")
+        required = {Role(r) for r in settings.OTP_REQUIRED_ROLES}
         for username, full_name, _title, *_rest, roles in PEOPLE:
             if username:
                 labels = ", ".join(role.label for role in roles)
-                self.stdout.write(f"  {username:<10} {full_name:<18} {labels}")
+                second = " (sets up an authenticator app at first sign-in)" if set(roles) & required else ""
+                self.stdout.write(f"  {username:<10} {full_name:<18} {labels}{second}")
 
     def _user(self, username: str, full_name: str, roles: list[Role]) -> User:
         first, last = full_name.split(" ", 1)
