@@ -18,5 +18,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "apps.common.views.bad_request"
 handler403 = "apps.accounts.views.permission_denied"
 handler404 = "apps.accounts.views.not_found"
