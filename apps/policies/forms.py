@@ -11,7 +11,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.accounts.roles import Role
+from apps.common.fields import ModelMultipleChoiceField
+from apps.common.moments import to_utc
 from apps.policies.models import (
     BusinessCalendar,
     Category,
@@ -155,7 +157,7 @@ class PolicyForm(BootstrapMixin, forms.Form):
     calendar = forms.ModelChoiceField(
         queryset=None, help_text="Decides when business-hours clocks run.", label="Business calendar"
     )
-    services = forms.ModelMultipleChoiceField(
+    services = ModelMultipleChoiceField(
         queryset=None,
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
@@ -727,7 +729,7 @@ class PeriodForm(BootstrapMixin, forms.Form):
     """
 
     name = forms.CharField(max_length=150)
-    services = forms.ModelMultipleChoiceField(
+    services = ModelMultipleChoiceField(
         queryset=None,
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
@@ -748,13 +750,18 @@ class PeriodForm(BootstrapMixin, forms.Form):
         self.fields["tz"].choices = timezone_choices()
 
     def clean(self):
+        """The typed times read in the chosen timezone, as UTC instants; one the portal
+        cannot store (9999-12-31 23:59 in Pago Pago is past the year 9999 in UTC) is
+        refused beside its field."""
         data = super().clean()
         zone = data.get("tz")
         if zone:
             for key in ("starts_at", "ends_at"):
                 if isinstance(data.get(key), datetime):
-                    wall = timezone.make_naive(data[key])
-                    data[key] = timezone.make_aware(wall, ZoneInfo(zone))
+                    try:
+                        data[key] = to_utc(data[key], zone, what=self[key].label)
+                    except ValidationError as exc:
+                        self.add_error(key, exc)
         return data
 
 
