@@ -355,6 +355,11 @@ class BaseLevelFormSet(forms.BaseFormSet):
         ]
 
     def clean(self):
+        counts = self.management_form.cleaned_data
+        if not 0 <= counts.get("INITIAL_FORMS", 0) <= counts.get("TOTAL_FORMS", 0):
+            # Django accepts any integer here; a negative count turns the policy's own levels
+            # into optional rows with no data (a KeyError when saving).
+            raise ValidationError("The level rows were changed on the way: open the page again.")
         if any(self.errors):
             return
         seen: dict[int, str] = {}

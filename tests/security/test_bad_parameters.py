@@ -120,3 +120,22 @@ def test_django_s_own_refusals_keep_their_details_to_the_log(admin_client):
         response = admin_client.get(reverse("escalations:list"), {f"f{n}": "x" for n in range(5)})
     assert response.status_code == 400
     assert "The request was malformed." in text(response) and "DATA_UPLOAD" not in text(response)
+
+
+def test_a_tampered_count_of_level_rows_is_refused_and_changes_nothing(admin_client, gov_admin):
+    """Django accepts a negative INITIAL_FORMS; the policy's levels then had no data (a KeyError)."""
+    from apps.policies.models import EscalationLevel
+    from tests import urlwalk
+    from tests.policy_factories import saved_policy
+
+    policy = saved_policy(actor=gov_admin)
+    page = reverse("policies:edit", args=[policy.pk])
+    forms, _ = urlwalk.parse_page(page, text(admin_client.get(page)))
+    [form] = [f for action, f in forms if action == page]
+    data = [(k, "-1" if k == "levels-INITIAL_FORMS" else v) for k, v in form.defaults()]
+    data = [(k, "Tampered" if k == "change_reason" else v) for k, v in data]
+    levels = list(EscalationLevel.objects.filter(policy=policy).values_list("name", flat=True))
+    response = admin_client.post(page, urlwalk.urlencode(data), content_type=urlwalk.URLENCODED)
+    assert response.status_code == 400
+    assert "The level rows were changed on the way" in text(response)
+    assert list(EscalationLevel.objects.filter(policy=policy).values_list("name", flat=True)) == levels
