@@ -139,3 +139,22 @@ def test_a_tampered_count_of_level_rows_is_refused_and_changes_nothing(admin_cli
     assert response.status_code == 400
     assert "The level rows were changed on the way" in text(response)
     assert list(EscalationLevel.objects.filter(policy=policy).values_list("name", flat=True)) == levels
+
+
+def test_a_brief_edited_past_its_column_is_refused_beside_the_field():
+    """next_update is 200 characters in the database: PostgreSQL refused a longer one with a
+    DataError (a 500), SQLite stored it."""
+    from tests.approvals.conftest import ask_for_the_cto, build_org, to_level_two
+
+    org = build_org()
+    ask = ask_for_the_cto(org, to_level_two(org))
+    client = Client(raise_request_exception=False)
+    client.force_login(org.lead)
+    data = {"version": ask.version, "decision": "approve", "next_update": "n" * 201}
+    data.update({f: getattr(ask.brief, f) for f in ("what_is_happening", "who_is_affected")})
+    data.update({f: getattr(ask.brief, f) for f in ("what_is_being_done", "what_is_asked")})
+    response = client.post(reverse("approvals:decide", args=[ask.pk]), data)
+    assert response.status_code == 400
+    assert "Ensure this value has at most 200 characters (it has 201)." in text(response)
+    ask.brief.refresh_from_db()
+    assert ask.brief.next_update != "n" * 201 and ask.brief.sent_at is None
