@@ -7,9 +7,10 @@ Three steps, each usable on its own:
     rotation, people with users in every role, a business calendar, a three-level policy (its
     top level needs approval), a service, escalations in every state (one awaiting approval with
     its approval request and executive brief, one approved with the brief sent, one rejected
-    that may be appealed, a confidential one), a maintenance window and a change freeze. Build
-    it once per test module (it takes about a second); ``world_fixture`` below does that inside
-    a transaction rolled back at the end of the module.
+    that may be appealed, a confidential one), a maintenance window and a change freeze, and a
+    user for every role (``World.users``, ``World.with_role``). Build it once per test module
+    (a few seconds); ``world_fixture`` below does that inside a transaction rolled back at the
+    end of the module (so not in modules with ``transactional_db`` tests).
 
 ``concrete_urls(world) -> list[Target]``
     Every URL pattern of the project (the admin namespace excepted: Django's admin guards
@@ -31,7 +32,23 @@ Three steps, each usable on its own:
 
 Nothing here asserts anything about access or input: tests decide what to check
 (``tests/security/test_hostile_input.py`` sends hostile values to every field; a
-confidentiality test can GET every ``Target.path`` as every role).
+confidentiality test can GET every ``Target.path`` as every role). For example::
+
+    @pytest.fixture(scope="module")
+    def world(django_db_setup, django_db_blocker):
+        yield from urlwalk.world_fixture(django_db_setup, django_db_blocker)
+
+    @pytest.mark.django_db
+    def test_every_page_as_every_role(world):
+        clients = urlwalk.clients_for(world)  # one signed-in client per world user
+        with urlwalk.production_rendering():
+            for target in urlwalk.concrete_urls(world):
+                for key, client in clients.items():
+                    status = client.get(target.path).status_code
+                    ...  # compare with target.access_rule and world.users[key].roles
+
+Requests through these clients never raise: a view's exception is the 500 page, as users
+see it with DEBUG off. ``production_rendering`` makes thousands of requests affordable.
 """
 
 from __future__ import annotations

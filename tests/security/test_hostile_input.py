@@ -8,19 +8,28 @@ can), inside a savepoint rolled back afterwards: one request's success does not 
 the next one sees. The test client runs with ``raise_request_exception=False`` and DEBUG off,
 so a failure is what a user would get, the 500 page; all of them are reported at once.
 
-Values, chosen per kind of control to keep the walk near a minute on SQLite:
-every control gets a NUL byte, a 1 MB string, invalid UTF-8 (percent-encoded and raw), 10**30
-and 2**63; number, hidden and select controls also -1, 0, 2**63-1 and "1e9"; date and time
-controls the first and last day the calendar has; a form with a timezone choice gets its
-dates at the edges together with the farthest timezones (9999-12-31 23:59 in Pago Pago is past
-the end of year 9999 in UTC, 0001-01-01 00:00 in Tokyo before year 1). Lists with a
-django-tables2 table (they announce themselves with sort links) get ``page`` and ``per_page``.
-Integer path arguments get 2**63 and 10**30.
+Senders: the governance admin where they may open the page or were shown the form, and one
+other user who may (the participant shown an escalation's action form, the approver, the
+raiser). What they send, chosen per kind of control to keep the walk near a minute on SQLite:
+
+* every control: a NUL byte and a 1 MB string;
+* number and hidden controls: 10**30, 2**63, 2**63-1 and -1; selects, checkboxes and named
+  buttons: 10**30, 2**63 and -1; a formset's row counts: -1 (see ``_values``);
+* date and time controls: the first and the last day (and minute) of the calendar, and, in a
+  form with a timezone choice, each date at an edge together with the timezone that pushes it
+  past the edge of UTC (9999-12-31 23:59 in Pago Pago, 0001-01-01 00:00 in Tokyo);
+* once per form and per page: invalid UTF-8, percent-encoded and as raw bytes (they are
+  decoded with the whole body or query string, before any field reads them);
+* lists with a django-tables2 table (they announce themselves with sort links): ``page`` and
+  ``per_page`` out of every range; integer path arguments: 2**63 and 10**30;
+* a file control: NUL bytes, 1 MB, invalid UTF-8, a CSV with a 200 KB field and with a NUL.
+
+A probe that saves something (a redirect) is followed to the page it redirects to, in the same
+savepoint: a stored value must not break the page that shows it either.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote_from_bytes, urlsplit
@@ -55,7 +64,6 @@ PAGINATION = ["page", "per_page"]
 PAGE_VALUES = [HUGE, INT64_OVER, INT64_MAX, "-1", "0", "abc", "1e9"]
 # Whose forms differ: the admin, the participants of the escalations, a visitor.
 USERS = ["", "gov_admin", "raiser", "engineer", "eng_manager", "lead", "cto"]
-BUDGET_SECONDS = 120  # well above a normal run; a slow walk is a problem of its own
 
 
 @pytest.fixture(scope="module")
@@ -344,12 +352,9 @@ def run(clients, probes: Iterator[Probe]) -> tuple[list[str], int]:
 
 def _check(clients, probes, what: str) -> None:
     assert not settings.DEBUG, "the walk must see what users see: DEBUG off, the 500 page"
-    started = time.monotonic()
     failures, count = run(clients, probes)
-    elapsed = time.monotonic() - started
     assert count, f"no {what} probes: the walk found nothing to send"
     assert not failures, f"{len(failures)} of {count} {what} probes failed:\n" + "\n".join(failures)
-    assert elapsed < BUDGET_SECONDS, f"{count} {what} probes took {elapsed:.0f}s"
 
 
 # --- the walk reaches everything ---------------------------------------------------------------
