@@ -41,7 +41,12 @@ def to_utc(
         raise ValidationError(
             "%(what)s (%(wall)s in %(zone)s) is outside the range the portal can store (%(range)s).",
             code="out_of_range",
-            params={"what": what, "wall": f"{wall:%Y-%m-%d %H:%M}", "zone": _name(tz), "range": RANGE},
+            params={
+                "what": what,
+                "wall": f"{wall.date().isoformat()} {wall:%H:%M}",
+                "zone": _name(tz),
+                "range": RANGE,
+            },
         )
     return instant
 

@@ -267,16 +267,23 @@ def _parse(reader) -> list[Row]:
     return rows
 
 
+def _refused_cells(header: list[str], cells: dict[str, str], problems: list[str]) -> set[str]:
+    """The columns whose cell breaks its form field's length or character rules, each reported
+    with its column number; the other checks skip them (and never repeat a 200 KB value)."""
+    bad = set()
+    for number, name in enumerate(header, start=1):
+        if rule_errors := text_rule_errors(COLUMN_FIELDS[name], cells[name]):
+            bad.add(name)
+            problems.extend(f"column {number} ({name}): {m}" for m in rule_errors)
+    return bad
+
+
 def _parse_row(line: int, header: list[str], values: list[str], teams: dict) -> tuple[Row, list[str]]:
     problems = []
     if len(values) != len(header):
         problems.append(f"has {len(values)} values but the header has {len(header)} columns")
     cells = {name: _uncell(values[i].strip()) if i < len(values) else "" for i, name in enumerate(header)}
-    bad = set()  # columns refused by their form field's rules: not checked (nor repeated) further
-    for number, name in enumerate(header, start=1):
-        if rule_errors := text_rule_errors(COLUMN_FIELDS[name], cells[name]):
-            bad.add(name)
-            problems.extend(f"column {number} ({name}): {m}" for m in rule_errors)
+    bad = _refused_cells(header, cells, problems)
     cells = {name: "" if name in bad else value for name, value in cells.items()}
     row = Row(line=line, email=cells["email"])
     if "email" not in bad:
