@@ -20,5 +20,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "apps.common.views.bad_request"
 handler403 = "escalportal.views.permission_denied"
 handler404 = "escalportal.views.not_found"

@@ -30,7 +30,9 @@ class DecisionForm(BootstrapMixin, forms.Form):
     who_is_affected = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     what_is_being_done = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     what_is_asked = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    next_update = forms.CharField(required=False)
+    next_update = forms.CharField(
+        required=False, max_length=ExecutiveBrief._meta.get_field("next_update").max_length
+    )
 
     def __init__(self, *args, brief: ExecutiveBrief | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_tables2 import LazyPaginator, RequestConfig
 
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
@@ -20,6 +19,8 @@ from apps.approvals.models import ApprovalRequest, BriefReceipt, RequestStatus
 from apps.approvals.tables import DecisionTable
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
+from apps.common.pagination import paginate
+from apps.common.params import int_param
 from apps.contacts.selectors import person_of
 from apps.escalations.services import Conflict
 from apps.policies.forms import apply_errors, error_dict
@@ -168,7 +169,7 @@ def decision_log(request):
     if request.GET.get("export") == "csv":
         return _export(request, log_filter.qs)
     table = DecisionTable(log_filter.qs)
-    RequestConfig(request, paginate={"per_page": 50, "paginator_class": LazyPaginator}).configure(table)
+    paginate(request, table, per_page=50, lazy=True, filters=log_filter)
     return render(request, "approvals/log.html", {"filter": log_filter, "table": table})
 
 
@@ -217,10 +218,7 @@ def _export(request, queryset):
 
 @requires(Cap.BROWSE_AUDIT)
 def bottlenecks(request):
-    try:
-        days = max(1, min(int(request.GET.get("days", 90)), 3650))
-    except ValueError:
-        days = 90
+    days = int_param(request, "days", default=90, minimum=1, maximum=3650)
     return render(
         request,
         "approvals/bottlenecks.html",

@@ -17,24 +17,31 @@ left out, which keeps that field as it is, or gives a new person the default):
 
 Exporting then importing the same file changes nothing: values are written exactly as stored,
 and the import only touches a person whose values differ.
+
+Every cell obeys the length and character rules of the form field it would be typed into on
+the person page (``COLUMN_FIELDS``): a 200 KB name or a NUL character is refused with its line
+and column, in the form's words, and nothing is imported.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
 from apps.audit.services import record
+from apps.contacts.forms import ContactMethodForm, ContactMethodFormSet, PersonForm
 from apps.contacts.models import ContactMethod, Person, Team
 from apps.contacts.people import timezone_error
 from apps.contacts.services import contact_methods_set, person_upsert
-from apps.contacts.validation import validate_contact_value
+from apps.contacts.validation import text_rule_errors, validate_contact_value
 
 COLUMNS = [
     "email",
@@ -52,6 +59,22 @@ MAX_ROWS = 10_000
 # Such cells are exported with a leading apostrophe, which the import strips again.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 KINDS = {k.value for k in ContactMethod.Kind}
+# The field each column is typed into on the person page; its length and character rules
+# apply to the cell. (``team`` is a team's slug and ``timezone`` a zone's name there: the
+# model's lengths; ``contact_methods`` is checked method by method against the method form.)
+COLUMN_FIELDS = {
+    "email": PersonForm.base_fields["email"],
+    "full_name": PersonForm.base_fields["full_name"],
+    "title": PersonForm.base_fields["title"],
+    "team": forms.SlugField(max_length=Team._meta.get_field("slug").max_length),
+    "manager_email": PersonForm.base_fields["email"],
+    "authority_rank": PersonForm.base_fields["authority_rank"],  # a number: its rule is below
+    "timezone": forms.CharField(max_length=Person._meta.get_field("timezone").max_length),
+    "contact_methods": forms.CharField(),
+}
+METHOD_VALUE = ContactMethodForm.base_fields["value"]
+MAX_METHODS = ContactMethodFormSet.max_num
+SHOWN = 40  # characters of a refused value repeated in a message
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -127,18 +150,31 @@ class ImportRejected(Exception):
         self.errors = errors
 
 
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= SHOWN else text[:SHOWN] + "…")
+
+
 def parse_methods(text: str) -> tuple[list[tuple[str, str]], list[str]]:
     methods, problems = [], []
-    for index, part in enumerate((p.strip() for p in text.split(";") if p.strip()), start=1):
+    parts = [p.strip() for p in text.split(";") if p.strip()]
+    if len(parts) > MAX_METHODS:
+        problems.append(f"has {len(parts)} contact methods; a person has at most {MAX_METHODS}")
+        return methods, problems
+    for index, part in enumerate(parts, start=1):
         kind, sep, value = part.partition(":")
         kind, value = kind.strip(), value.strip()
         if not sep or not value:
-            problems.append(f"contact method {index} {part!r} is not kind:value (e.g. phone:+447700900123)")
+            problems.append(
+                f"contact method {index} {_shown(part)} is not kind:value (e.g. phone:+447700900123)"
+            )
             continue
         if kind not in KINDS:
             problems.append(
-                f"contact method {index} has unknown kind {kind!r} (use {', '.join(sorted(KINDS))})"
+                f"contact method {index} has unknown kind {_shown(kind)} (use {', '.join(sorted(KINDS))})"
             )
+            continue
+        if rule_errors := text_rule_errors(METHOD_VALUE, value):
+            problems.extend(f"contact method {index}: {m}" for m in rule_errors)
             continue
         try:
             validate_contact_value(kind, value)
@@ -158,9 +194,32 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
+@contextmanager
+def _fields_up_to(size: int) -> Iterator[None]:
+    """Let the csv module read a field as long as the whole file (already in memory, and at
+    most the upload limit), so an overlong cell is refused by its column's rule, with its
+    line and column, instead of csv's bare "field larger than field limit"."""
+    previous = csv.field_size_limit(max(size, csv.field_size_limit()))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def parse(data: bytes) -> list[Row]:
     """Every row, checked; raises ImportRejected listing every bad row (line numbers as in the file)."""
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    text = _decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    with _fields_up_to(len(text) + 1):
+        try:
+            return _parse(reader)
+        except csv.Error as exc:
+            raise ImportRejected(
+                [RowError(reader.line_num, "", f"the file is not valid CSV here: {exc}")]
+            ) from None
+
+
+def _parse(reader) -> list[Row]:
     header = [h.strip().lower() for h in next(reader, [])]
     missing = [c for c in REQUIRED if c not in header]
     unknown = [h for h in header if h not in COLUMNS]
@@ -169,7 +228,8 @@ def parse(data: bytes) -> list[Row]:
         if missing:
             reasons.append(f"missing required column(s): {', '.join(missing)}")
         if unknown:
-            reasons.append(f"unknown column(s): {', '.join(unknown)} (expected {', '.join(COLUMNS)})")
+            shown = ", ".join(_shown(h) for h in unknown[:5]) + (", …" if len(unknown) > 5 else "")
+            reasons.append(f"unknown column(s): {shown} (expected {', '.join(COLUMNS)})")
         if len(set(header)) != len(header):
             reasons.append("a column appears twice in the header")
         raise ImportRejected([RowError(1, "", "; ".join(reasons))])
@@ -207,43 +267,55 @@ def parse(data: bytes) -> list[Row]:
     return rows
 
 
+def _refused_cells(header: list[str], cells: dict[str, str], problems: list[str]) -> set[str]:
+    """The columns whose cell breaks its form field's length or character rules, each reported
+    with its column number; the other checks skip them (and never repeat a 200 KB value)."""
+    bad = set()
+    for number, name in enumerate(header, start=1):
+        if rule_errors := text_rule_errors(COLUMN_FIELDS[name], cells[name]):
+            bad.add(name)
+            problems.extend(f"column {number} ({name}): {m}" for m in rule_errors)
+    return bad
+
+
 def _parse_row(line: int, header: list[str], values: list[str], teams: dict) -> tuple[Row, list[str]]:
     problems = []
     if len(values) != len(header):
         problems.append(f"has {len(values)} values but the header has {len(header)} columns")
     cells = {name: _uncell(values[i].strip()) if i < len(values) else "" for i, name in enumerate(header)}
+    bad = _refused_cells(header, cells, problems)
+    cells = {name: "" if name in bad else value for name, value in cells.items()}
     row = Row(line=line, email=cells["email"])
-    try:
-        validate_email(row.email)
-    except ValidationError:
-        problems.append(
-            f"email {row.email!r} is not a valid email address" if row.email else "email is empty"
-        )
-    for name, limit in (("full_name", 150), ("title", 150)):
-        if not cells[name]:
+    if "email" not in bad:
+        try:
+            validate_email(row.email)
+        except ValidationError:
+            problems.append(
+                f"email {row.email!r} is not a valid email address" if row.email else "email is empty"
+            )
+    for name in ("full_name", "title"):
+        if not cells[name] and name not in bad:
             problems.append(f"{name} is empty")
-        elif len(cells[name]) > limit:
-            problems.append(f"{name} is longer than {limit} characters")
         row.fields[name] = cells[name]
-    if "team" in cells:
+    if "team" in cells and "team" not in bad:
         if cells["team"] and cells["team"] not in teams:
             problems.append(f"unknown team {cells['team']!r} (use a team's slug, e.g. platform-ops)")
         row.fields["team_id"] = teams.get(cells["team"])
-    if "authority_rank" in cells:
+    if "authority_rank" in cells and "authority_rank" not in bad:
         rank = cells["authority_rank"]
-        if not rank.isdigit() or int(rank) > 32767:
-            problems.append(f"authority_rank {rank!r} is not a whole number from 0 to 32767")
+        if not (len(rank) <= 5 and rank.isascii() and rank.isdigit()) or int(rank) > 32767:
+            problems.append(f"authority_rank {_shown(rank)} is not a whole number from 0 to 32767")
         else:
             row.fields["authority_rank"] = int(rank)
-    if "timezone" in cells:
+    if "timezone" in cells and "timezone" not in bad:
         if message := timezone_error(cells["timezone"]):
             problems.append(f"timezone: {message}")
         row.fields["timezone"] = cells["timezone"]
-    if "manager_email" in cells:
+    if "manager_email" in cells and "manager_email" not in bad:
         row.manager_email = cells["manager_email"]
         if row.manager_email and row.manager_email == row.email:
             problems.append("a person cannot be their own manager")
-    if "contact_methods" in cells:
+    if "contact_methods" in cells and "contact_methods" not in bad:
         row.methods, method_problems = parse_methods(cells["contact_methods"])
         problems.extend(method_problems)
     return row, problems

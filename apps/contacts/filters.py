@@ -13,6 +13,7 @@ class PersonFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
         label="Search",
+        max_length=200,
         widget=forms.TextInput(
             attrs={"placeholder": "Name, email or title", "class": "form-control form-control-sm"}
         ),

@@ -7,12 +7,12 @@ again and their ValidationErrors are put back on the form by ``apply_service_err
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime, time, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.common.moments import day_to_utc, to_utc
 from apps.contacts.models import ContactMethod, Person, Team
 from apps.contacts.people import timezone_names
 from apps.contacts.validation import validate_contact_value
@@ -211,6 +211,7 @@ class RotationForm(BootstrapMixin, forms.Form):
         starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
             self.add_error("ends_on", "A rotation must end on or after the day it starts.")
+        self._check_range(data)
         team = data.get("team")
         if team and data.get("is_primary"):
             # The database's conditional unique constraint would only say "constraint violated".
@@ -220,6 +221,23 @@ class RotationForm(BootstrapMixin, forms.Form):
             if (first := other.first()) is not None:
                 self.add_error("is_primary", f"{team.name} already has a primary rotation: {first.name}.")
         return data
+
+    def _check_range(self, data: dict) -> None:
+        """The first hand-off and the end of the last day are instants every on-call page
+        computes from; both must be ones the portal can store, in the rotation's timezone."""
+        zone, clock = data.get("timezone"), data.get("handoff_time")
+        if not zone or clock is None:
+            return
+        edges = [
+            ("starts_on", clock, timedelta(0), "The first hand-off"),
+            ("ends_on", time(0), timedelta(days=1), "The end of the last day"),
+        ]
+        for key, at, after, what in edges:
+            if data.get(key) and key not in self.errors:
+                try:
+                    day_to_utc(data[key], at, zone, what=what, after=after)
+                except ValidationError as exc:
+                    self.add_error(key, exc)
 
     @staticmethod
     def initial_for(rotation) -> dict:
@@ -276,6 +294,16 @@ class OverrideForm(BootstrapMixin, forms.Form):
     ends_at = forms.DateTimeField(widget=DateTimeInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
     reason = forms.CharField(max_length=200, help_text="Swap, sickness, holiday…")
 
+    def clean(self):
+        data = super().clean()
+        for key in ("starts_at", "ends_at"):
+            if isinstance(data.get(key), datetime):
+                try:
+                    data[key] = to_utc(data[key], what=self[key].label)
+                except ValidationError as exc:
+                    self.add_error(key, exc)
+        return data
+
 
 class OnCallAtForm(BootstrapMixin, forms.Form):
     """“Who is on call at …?”: a local date and time in a chosen timezone."""
@@ -288,9 +316,18 @@ class OnCallAtForm(BootstrapMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["tz"].choices = timezone_choices()
 
+    def clean(self):
+        data = super().clean()
+        if data.get("date") and data.get("time") is not None and data.get("tz"):
+            try:
+                data["moment"] = day_to_utc(data["date"], data["time"], data["tz"], what="The chosen time")
+            except ValidationError as exc:
+                self.add_error("date", exc)
+        return data
+
     def moment(self) -> datetime:
-        data = self.cleaned_data
-        return datetime.combine(data["date"], data["time"], ZoneInfo(data["tz"]))
+        """The chosen local time as a UTC instant (``is_valid()`` first)."""
+        return self.cleaned_data["moment"]
 
 
 class ImportForm(BootstrapMixin, forms.Form):

@@ -6,7 +6,33 @@ import re
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, validate_email
+from django.core.validators import (
+    MaxLengthValidator,
+    MinLengthValidator,
+    ProhibitNullCharactersValidator,
+    URLValidator,
+    validate_email,
+)
+
+# What a form field refuses about any text, whatever the field means: too long, too short,
+# or a NUL character (which PostgreSQL cannot store at all).
+TEXT_RULES = (MaxLengthValidator, MinLengthValidator, ProhibitNullCharactersValidator)
+
+
+def text_rule_errors(field, value: str) -> list[str]:
+    """The messages the form field ``field`` gives ``value`` for its length and characters.
+
+    For values that never pass through the form (a CSV import): they are refused for the same
+    reasons, in the same words, as the same value typed into the page."""
+    errors = []
+    for validator in field.validators:
+        if isinstance(validator, TEXT_RULES):
+            try:
+                validator(value)
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+    return errors
+
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 

@@ -14,12 +14,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django_tables2 import RequestConfig
 
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
 from apps.audit.models import AuditEvent
 from apps.audit.services import record
+from apps.common.pagination import paginate
 from apps.contacts import csv_io, selectors
 from apps.contacts.filters import PersonFilter
 from apps.contacts.forms import (
@@ -104,7 +104,7 @@ def people(request):
     queryset = Person.objects.select_related("team", "manager").prefetch_related("contact_methods")
     person_filter = PersonFilter(request.GET or None, queryset=queryset)
     table = PersonTable(person_filter.qs)
-    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    paginate(request, table, per_page=50, filters=person_filter)
     context = {
         "filter": person_filter,
         "table": table,

@@ -17,6 +17,7 @@ class EscalationFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
         label="Search",
+        max_length=200,
         widget=forms.TextInput(
             attrs={"placeholder": "Reference or words of the title", "class": "form-control form-control-sm"}
         ),

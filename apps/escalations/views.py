@@ -15,12 +15,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_tables2 import LazyPaginator, RequestConfig
 
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
+from apps.common.pagination import paginate
 from apps.contacts.models import Person
 from apps.escalations import selectors, services
 from apps.escalations.filters import EscalationFilter
@@ -53,7 +53,7 @@ def escalation_list(request):
         )
     esc_filter = EscalationFilter(request.GET or None, queryset=selectors.for_list(request.user))
     table = EscalationTable(esc_filter.qs)
-    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": LazyPaginator}).configure(table)
+    paginate(request, table, per_page=PER_PAGE, lazy=True, filters=esc_filter)
     return render(request, "escalations/list.html", {"filter": esc_filter, "table": table})
 
 

@@ -5,9 +5,9 @@ so nobody can page through another person's messages."""
 from __future__ import annotations
 
 from django.shortcuts import render
-from django_tables2 import LazyPaginator, RequestConfig
 
 from apps.accounts.access import authenticated
+from apps.common.pagination import paginate
 from apps.notifications.selectors import for_person_of
 from apps.notifications.tables import NotificationTable
 
@@ -17,5 +17,5 @@ PER_PAGE = 50
 @authenticated
 def mine(request):
     table = NotificationTable(for_person_of(request.user))
-    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": LazyPaginator}).configure(table)
+    paginate(request, table, per_page=PER_PAGE, lazy=True)
     return render(request, "notifications/pages/mine.html", {"table": table})

@@ -13,6 +13,7 @@ class PolicyFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search",
         label="Search",
+        max_length=200,
         widget=forms.TextInput(
             attrs={"placeholder": "Policy name or description", "class": "form-control form-control-sm"}
         ),

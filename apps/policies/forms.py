@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.accounts.roles import Role
+from apps.common.fields import ModelMultipleChoiceField
+from apps.common.moments import to_utc
 from apps.policies.calendar import (
     END_OF_DAY,
     MAX_BUSINESS_DURATION,
@@ -163,7 +165,7 @@ class PolicyForm(BootstrapMixin, forms.Form):
     calendar = forms.ModelChoiceField(
         queryset=None, help_text="Decides when business-hours clocks run.", label="Business calendar"
     )
-    services = forms.ModelMultipleChoiceField(
+    services = ModelMultipleChoiceField(
         queryset=None,
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
@@ -361,6 +363,11 @@ class BaseLevelFormSet(forms.BaseFormSet):
         ]
 
     def clean(self):
+        counts = self.management_form.cleaned_data
+        if not 0 <= counts.get("INITIAL_FORMS", 0) <= counts.get("TOTAL_FORMS", 0):
+            # Django accepts any integer here; a negative count turns the policy's own levels
+            # into optional rows with no data (a KeyError when saving).
+            raise ValidationError("The level rows were changed on the way: open the page again.")
         if any(self.errors):
             return
         seen: dict[int, str] = {}
@@ -806,7 +813,7 @@ class PeriodForm(BootstrapMixin, forms.Form):
     """
 
     name = forms.CharField(max_length=150)
-    services = forms.ModelMultipleChoiceField(
+    services = ModelMultipleChoiceField(
         queryset=None,
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
@@ -827,13 +834,18 @@ class PeriodForm(BootstrapMixin, forms.Form):
         self.fields["tz"].choices = timezone_choices()
 
     def clean(self):
+        """The typed times read in the chosen timezone, as UTC instants; one the portal
+        cannot store (9999-12-31 23:59 in Pago Pago is past the year 9999 in UTC) is
+        refused beside its field."""
         data = super().clean()
         zone = data.get("tz")
         if zone:
             for key in ("starts_at", "ends_at"):
                 if isinstance(data.get(key), datetime):
-                    wall = timezone.make_naive(data[key])
-                    data[key] = timezone.make_aware(wall, ZoneInfo(zone))
+                    try:
+                        data[key] = to_utc(data[key], zone, what=self[key].label)
+                    except ValidationError as exc:
+                        self.add_error(key, exc)
         return data
 
 

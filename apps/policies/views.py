@@ -19,11 +19,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_tables2 import RequestConfig
 
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap, Role
 from apps.audit.diffs import format_duration, history_entries, merge_entries
+from apps.common.pagination import paginate
 from apps.contacts.models import Person, Rotation, Team
 from apps.contacts.selectors import (
     Unreachable,
@@ -89,7 +89,7 @@ def policy_list(request):
     """Search and filter every policy; the page costs the same queries at any size (tested)."""
     policy_filter = PolicyFilter(request.GET or None, queryset=selectors.policies_for_list())
     table = PolicyTable(policy_filter.qs)
-    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    paginate(request, table, per_page=50, filters=policy_filter)
     context = {"filter": policy_filter, "table": table, "can_edit": _can_edit(request)}
     return render(request, "policies/list.html", context)
 
@@ -391,7 +391,7 @@ def service_list(request):
         "supporting_teams", Prefetch("policies", queryset=EscalationPolicy.objects.order_by("name"))
     )
     table = ServiceTable(queryset)
-    RequestConfig(request, paginate={"per_page": 100}).configure(table)
+    paginate(request, table, per_page=100)
     return render(request, "policies/services.html", {"table": table})
 
 

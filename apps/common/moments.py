@@ -1,0 +1,60 @@
+"""Local dates and times to UTC instants, refusing the ones the portal cannot store.
+
+Python's datetimes end at the years 1 and 9999. A local time near either end is a valid
+datetime, but its UTC instant may not be: 9999-12-31 23:59 in Pacific/Pago_Pago (UTC-11) is
+in the year 10000 in UTC, 0001-01-01 00:00 in Asia/Tokyo in the year 0. Converting it raised
+OverflowError wherever it happened: in a form, in the database adapter when saving, in a
+template showing it. The portal therefore keeps instants a day inside Python's range: any
+stored instant can be shown in any timezone (offsets stay within a day) and moved by the few
+hours the pages add to it.
+
+Every form and view that turns a local time into an instant goes through ``to_utc``, which
+raises a ``ValidationError`` a form shows beside the field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+RANGE = "2 January of the year 1 to 30 December 9999, UTC"
+
+
+def to_utc(
+    wall: datetime, zone: str | tzinfo | None = None, *, what: str = "This moment", after=timedelta(0)
+) -> datetime:
+    """The UTC instant of the wall-clock reading ``wall`` in ``zone``, ``after`` later.
+
+    With ``zone`` None, ``wall`` is aware and its own zone is used (a form field made it aware
+    in the current timezone). Raises ``ValidationError`` (code ``out_of_range``) when the
+    instant is outside the range the portal can store."""
+    tz = wall.tzinfo if zone is None else (ZoneInfo(zone) if isinstance(zone, str) else zone)
+    try:
+        instant = (wall.replace(tzinfo=None) + after).replace(tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        instant = None
+    if instant is None or not EARLIEST <= instant <= LATEST:
+        raise ValidationError(
+            "%(what)s (%(wall)s in %(zone)s) is outside the range the portal can store (%(range)s).",
+            code="out_of_range",
+            params={
+                "what": what,
+                "wall": f"{wall.date().isoformat()} {wall:%H:%M}",
+                "zone": _name(tz),
+                "range": RANGE,
+            },
+        )
+    return instant
+
+
+def day_to_utc(day: date, clock: time, zone: str | tzinfo, *, what: str, after=timedelta(0)) -> datetime:
+    """``to_utc`` of ``clock`` on ``day``: a date and a time typed in separate fields."""
+    return to_utc(datetime.combine(day, clock), zone, what=what, after=after)
+
+
+def _name(tz: tzinfo | None) -> str:
+    return getattr(tz, "key", None) or str(tz)
