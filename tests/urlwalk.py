@@ -261,7 +261,17 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "approvals:freeze_exception": lambda w: [{"freeze_pk": w.freeze.pk}],
     "approvals:brief": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
     "approvals:brief_ack": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
+    "account:password_reset_confirm": lambda w: [_reset_link(w.users["raiser"])],
 }
+
+
+def _reset_link(user) -> dict:
+    """A real password-reset link for ``user`` (the page 404s when reset is off)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    return {"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
 
 
 def _people(world: World) -> list:

@@ -19,7 +19,7 @@ from apps.approvals.models import ApprovalRequest, BriefReceipt, RequestStatus
 from apps.approvals.tables import DecisionTable
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
-from apps.common.pagination import paginate
+from apps.common.pagination import paginate, require_valid_filters
 from apps.common.params import int_param
 from apps.contacts.selectors import person_of
 from apps.escalations.services import Conflict
@@ -167,6 +167,7 @@ def escalate_around(request, pk: int):
 def decision_log(request):
     log_filter = DecisionFilter(request.GET or None, queryset=selectors.decision_log(request.user))
     if request.GET.get("export") == "csv":
+        require_valid_filters(log_filter)
         return _export(request, log_filter.qs)
     table = DecisionTable(log_filter.qs)
     paginate(request, table, per_page=50, lazy=True, filters=log_filter)

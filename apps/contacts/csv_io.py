@@ -37,6 +37,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from apps.audit.services import record
+from apps.common.csvexport import uncell
 from apps.contacts.forms import ContactMethodForm, ContactMethodFormSet, PersonForm
 from apps.contacts.models import ContactMethod, Person, Team
 from apps.contacts.people import timezone_error
@@ -55,9 +56,6 @@ COLUMNS = [
 ]
 REQUIRED = ["email", "full_name", "title"]
 MAX_ROWS = 10_000
-# Spreadsheet programs run a cell starting with one of these as a formula ("CSV injection").
-# Such cells are exported with a leading apostrophe, which the import strips again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 KINDS = {k.value for k in ContactMethod.Kind}
 # The field each column is typed into on the person page; its length and character rules
 # apply to the cell. (``team`` is a team's slug and ``timezone`` a zone's name there: the
@@ -80,15 +78,6 @@ SHOWN = 40  # characters of a refused value repeated in a message
 # --- export ---------------------------------------------------------------------------------
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def _uncell(text: str) -> str:
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
-
-
 def format_methods(methods: Iterable[ContactMethod]) -> str:
     return ";".join(f"{m.kind}:{m.value}" for m in methods)
 
@@ -99,28 +88,20 @@ def export_queryset(people=None):
     return people.select_related("team", "manager").prefetch_related("contact_methods").order_by("email")
 
 
-def write_csv(stream, people) -> int:
-    writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    count = 0
+def export_rows(people) -> Iterator[list]:
+    """One row per person, in ``COLUMNS`` order; ``apps.common.csvexport`` makes the cells safe
+    (the import's ``uncell`` reads them back)."""
     for person in people:
-        writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    person.email,
-                    person.full_name,
-                    person.title,
-                    person.team.slug if person.team_id else "",
-                    person.manager.email if person.manager_id else "",
-                    person.authority_rank,
-                    person.timezone,
-                    format_methods(person.contact_methods.all()),
-                )
-            ]
-        )
-        count += 1
-    return count
+        yield [
+            person.email,
+            person.full_name,
+            person.title,
+            person.team.slug if person.team_id else "",
+            person.manager.email if person.manager_id else "",
+            person.authority_rank,
+            person.timezone,
+            format_methods(person.contact_methods.all()),
+        ]
 
 
 # --- parsing and validation -----------------------------------------------------------------
@@ -282,7 +263,7 @@ def _parse_row(line: int, header: list[str], values: list[str], teams: dict) -> 
     problems = []
     if len(values) != len(header):
         problems.append(f"has {len(values)} values but the header has {len(header)} columns")
-    cells = {name: _uncell(values[i].strip()) if i < len(values) else "" for i, name in enumerate(header)}
+    cells = {name: uncell(values[i].strip()) if i < len(values) else "" for i, name in enumerate(header)}
     bad = _refused_cells(header, cells, problems)
     cells = {name: "" if name in bad else value for name, value in cells.items()}
     row = Row(line=line, email=cells["email"])

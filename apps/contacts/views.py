@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -19,6 +18,7 @@ from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
 from apps.audit.models import AuditEvent
 from apps.audit.services import record
+from apps.common.csvexport import streamed_csv
 from apps.common.pagination import paginate
 from apps.contacts import csv_io, selectors
 from apps.contacts.filters import PersonFilter
@@ -203,13 +203,9 @@ def export_csv(request):
     governance admins ("all") get everyone; a manager ("own team") gets their own team.
     """
     people, scope = _export_scope(request.user)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="contacts-{stamp}.csv"'
-    response.write("\ufeff")  # a BOM, so spreadsheet programs read names like "Tomás" right
-    count = csv_io.write_csv(response, csv_io.export_queryset(people))
-    record(action="contacts.exported", actor=request.user, data={"rows": count, "scope": scope})
-    return response
+    record(action="contacts.exported", actor=request.user, data={"rows": people.count(), "scope": scope})
+    rows = csv_io.export_rows(csv_io.export_queryset(people))
+    return streamed_csv(name="contacts", header=csv_io.COLUMNS, rows=rows)
 
 
 def _export_scope(user):

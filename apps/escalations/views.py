@@ -20,7 +20,7 @@ from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
-from apps.common.pagination import paginate
+from apps.common.pagination import paginate, require_valid_filters
 from apps.contacts.models import Person
 from apps.escalations import selectors, services
 from apps.escalations.filters import EscalationFilter
@@ -48,9 +48,9 @@ def escalation_list(request):
     """Every escalation the user may see; filters, sorting, CSV export. Never counts the table:
     the lazy paginator asks for one row more than a page to know there is a next one."""
     if request.GET.get("export") == "csv":
-        return _export_csv(
-            request, EscalationFilter(request.GET, queryset=selectors.for_export(request.user)).qs
-        )
+        export_filter = EscalationFilter(request.GET, queryset=selectors.for_export(request.user))
+        require_valid_filters(export_filter)
+        return _export_csv(request, export_filter.qs)
     esc_filter = EscalationFilter(request.GET or None, queryset=selectors.for_list(request.user))
     table = EscalationTable(esc_filter.qs)
     paginate(request, table, per_page=PER_PAGE, lazy=True, filters=esc_filter)

@@ -51,3 +51,10 @@ def test_the_decision_log_export_quotes_a_formula_reason(client, org):
     rows = rows_of(client.get(reverse("approvals:log"), {"export": "csv"}))
     assert rows[1][rows[0].index("reason")] == "'" + reason
     assert not any(c.startswith(FORMULA_STARTS) for r in rows for c in r)
+
+
+def test_an_export_with_a_filter_that_does_not_parse_is_a_400_not_everything(client, world):
+    raise_one(world)
+    client.force_login(world.eng_manager)
+    response = client.get(reverse("escalations:list"), {"export": "csv", "severity": "bogus"})
+    assert response.status_code == 400 and "severity" in response.content.decode()

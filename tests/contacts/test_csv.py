@@ -166,7 +166,7 @@ def test_export_then_import_changes_nothing(client, gov_admin, org):
     )
     person_upsert(email=grace.email, title="=HYPERLINK(evil)")  # must survive the CSV-injection guard
     client.force_login(gov_admin)
-    exported = client.get(reverse("contacts:export")).content
+    exported = b"".join(client.get(reverse("contacts:export")).streaming_content)
     assert b"'=HYPERLINK(evil)" in exported
     history, people = history_rows(), list(Person.objects.values().order_by("pk"))
     last_seq = AuditEvent.objects.latest("seq").seq
@@ -185,7 +185,7 @@ def test_an_export_is_an_audit_event_with_every_column(client, auditor, org):
     response = client.get(reverse("contacts:export"))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "no-store" in response["Cache-Control"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert list(rows[0]) == csv_io.COLUMNS and len(rows) == Person.objects.count()
     sam = next(r for r in rows if r["email"] == "sam.patel@example.com")
     assert sam["team"] == "platform-ops" and sam["manager_email"] == "grace.lindqvist@example.com"
@@ -198,7 +198,7 @@ def test_a_manager_exports_only_their_own_team(client, manager, org):
     person_upsert(email="grace.lindqvist@example.com", user=manager)
     client.force_login(manager)
     rows = list(
-        csv.DictReader(io.StringIO(client.get(reverse("contacts:export")).content.decode("utf-8-sig")))
+        csv.DictReader(io.StringIO(b"".join(client.get(reverse("contacts:export")).streaming_content).decode("utf-8-sig")))
     )
     assert {r["team"] for r in rows} == {"platform-ops"}
     assert AuditEvent.objects.get(action="contacts.exported").data["scope"] == "own team: platform-ops"
