@@ -204,9 +204,10 @@ def bottlenecks(user, *, days: int = 90) -> Bottlenecks:
     return Bottlenecks(since, by_approver, by_policy, buckets, oldest)
 
 
-def get_brief_for_user(user, pk: int) -> ExecutiveBrief:
+def get_brief_for_user(user, pk: int, *, reading: bool = True) -> ExecutiveBrief:
     """Executives and auditors read any brief of an escalation they may see; managers only
-    approved (sent) ones. Every read is audited: briefs are sensitive."""
+    approved (sent) ones. Every read is audited: briefs are sensitive. ``reading=False`` when
+    the brief is only acted on (acknowledging it), which is audited as what it is."""
     if not user.has_perm(Cap.READ_BRIEF.perm):
         raise PermissionDenied("Your role does not read executive briefs.")
     brief = ExecutiveBrief.objects.select_related("request__approver", "escalation").filter(pk=pk).first()
@@ -214,6 +215,8 @@ def get_brief_for_user(user, pk: int) -> ExecutiveBrief:
         raise Http404("No such brief.")
     if not (Role.EXECUTIVE in user.roles or Role.AUDITOR in user.roles) and brief.sent_at is None:
         raise PermissionDenied("Managers read a brief once it has been approved and sent.")
+    if not reading:
+        return brief
     record(
         action="approvals.brief_read",
         actor=user,

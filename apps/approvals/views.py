@@ -246,7 +246,7 @@ def brief_detail(request, pk: int):
 @authenticated
 @require_POST
 def brief_ack(request, pk: int):
-    brief = selectors.get_brief_for_user(request.user, pk)
+    brief = selectors.get_brief_for_user(request.user, pk, reading=False)
     try:
         services.brief_acknowledge(brief=brief, actor=request.user)
     except Conflict as exc:
