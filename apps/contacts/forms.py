@@ -156,7 +156,7 @@ class BaseContactMethodFormSet(forms.BaseFormSet):
 
 
 ContactMethodFormSet = forms.formset_factory(
-    ContactMethodForm, formset=BaseContactMethodFormSet, extra=2, max_num=10, validate_max=True
+    ContactMethodForm, formset=BaseContactMethodFormSet, extra=2, max_num=10, validate_max=True, absolute_max=10
 )
 
 
@@ -276,7 +276,7 @@ class BaseRotationMemberFormSet(forms.BaseFormSet):
 
 
 RotationMemberFormSet = forms.formset_factory(
-    RotationMemberForm, formset=BaseRotationMemberFormSet, extra=3, max_num=100, validate_max=True
+    RotationMemberForm, formset=BaseRotationMemberFormSet, extra=3, max_num=100, validate_max=True, absolute_max=100
 )
 
 

@@ -417,7 +417,7 @@ class BaseLevelFormSet(forms.BaseFormSet):
 
 def _level_formset(extra: int):
     return forms.formset_factory(
-        LevelForm, formset=BaseLevelFormSet, extra=extra, can_delete=True, max_num=20, validate_max=True
+        LevelForm, formset=BaseLevelFormSet, extra=extra, can_delete=True, max_num=20, validate_max=True, absolute_max=20
     )
 
 
@@ -565,7 +565,9 @@ def _is_empty(form: ThresholdForm) -> bool:
     return not form.errors and data.get("ack_amount") is None and data.get("resolve_amount") is None
 
 
-ThresholdFormSet = forms.formset_factory(ThresholdForm, formset=BaseThresholdFormSet, extra=0, max_num=12)
+ThresholdFormSet = forms.formset_factory(
+    ThresholdForm, formset=BaseThresholdFormSet, extra=0, max_num=12, absolute_max=12
+)
 
 M, H = timedelta(minutes=1), timedelta(hours=1)
 # A starting point for a new policy, premium customers fastest: standard x2, basic x4.
