@@ -183,9 +183,9 @@ def build_world() -> World:
         level_two = to_level_two(org)
         requests[state] = ask_for_the_cto(org, level_two)
         escalations["awaiting_approval" if state == "pending" else state] = level_two
-    approval_decide(request=requests["approved"], actor=org.lead, approve=True)
+    approval_decide(approval=requests["approved"], actor=org.lead, approve=True)
     approval_decide(
-        request=requests["rejected"], actor=org.lead, approve=False, reason="Not an executive matter yet."
+        approval=requests["rejected"], actor=org.lead, approve=False, reason="Not an executive matter yet."
     )
     for key in ("approved", "rejected"):
         requests[key].refresh_from_db()

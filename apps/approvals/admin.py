@@ -34,10 +34,10 @@ class ApprovalRequestAdmin(ReadOnly):
 
 @admin.register(ApprovalDecision)
 class ApprovalDecisionAdmin(ReadOnly):
-    list_display = ["at", "request", "outcome", "decided_by_name", "on_behalf_of_name"]
+    list_display = ["at", "approval", "outcome", "decided_by_name", "on_behalf_of_name"]
     list_filter = ["outcome"]
 
 
 @admin.register(ExecutiveBrief)
 class ExecutiveBriefAdmin(ReadOnly):
-    list_display = ["escalation", "request", "sent_at"]
+    list_display = ["escalation", "approval", "sent_at"]

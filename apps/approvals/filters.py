@@ -15,7 +15,7 @@ DATE = {"type": "date", "class": "form-control form-control-sm"}
 
 class DecisionFilter(django_filters.FilterSet):
     approver = django_filters.ModelChoiceFilter(
-        field_name="request__approver",
+        field_name="approval__approver",
         label="Approver",
         empty_label="Every approver",
         queryset=Person.objects.filter(approval_requests__isnull=False).distinct().order_by("full_name"),
@@ -25,7 +25,7 @@ class DecisionFilter(django_filters.FilterSet):
         choices=Outcome.choices, empty_label="Every outcome", widget=forms.Select(attrs=SELECT)
     )
     policy = django_filters.ModelChoiceFilter(
-        field_name="request__escalation__policy",
+        field_name="approval__escalation__policy",
         label="Policy",
         queryset=EscalationPolicy.objects.order_by("name"),
         empty_label="Every policy",

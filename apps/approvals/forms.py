@@ -20,6 +20,8 @@ class DecisionForm(BootstrapMixin, forms.Form):
     """Approve (with the brief as the approver leaves it) or reject with a reason."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
+    # The button pressed: "Approve" or "Reject" (the template renders the buttons itself).
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.HiddenInput)
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
@@ -43,6 +45,10 @@ class DecisionForm(BootstrapMixin, forms.Form):
         if brief is None:
             for name in LABELS:
                 del self.fields[name]
+
+    @property
+    def approves(self) -> bool:
+        return self.cleaned_data.get("decision") == "approve"
 
     def brief_edits(self) -> dict:
         return {name: self.cleaned_data.get(name, "") for name in LABELS if name in self.fields}

@@ -8,4 +8,4 @@ from apps.timers.registry import register
 
 @register(services.REQUEST_DUE)
 def request_due(deadline) -> None:
-    services.approval_timed_out(request_id=int(deadline.subject_id))
+    services.approval_timed_out(approval_id=int(deadline.subject_id))

@@ -124,6 +124,12 @@ class ApprovalRequest(models.Model):
     def is_pending(self) -> bool:
         return self.status == RequestStatus.PENDING
 
+    @property
+    def raised_by_id(self) -> int | None:
+        """Who asked: the escalation's raiser, or whoever asked for a freeze exception. Only they
+        appeal a rejection or go around a silent approver."""
+        return self.escalation.raiser_id if self.escalation_id else self.requested_by_id
+
     def chain(self) -> list[ApprovalRequest]:
         """This request and those it was re-routed from, first first."""
         links, cursor = [], self
@@ -146,7 +152,7 @@ class Outcome(models.TextChoices):
 class ApprovalDecision(models.Model):
     """The decision log: append-only, one row per thing that settled or moved a request."""
 
-    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="decisions")
+    approval = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="decisions")
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     # Who decided, kept as text beside the link so it outlives the account (DESIGN.md).
     decided_by = models.ForeignKey(
@@ -182,7 +188,7 @@ class ExecutiveBrief(models.Model):
     impact fields when approval is asked; the approver may edit it before approving (every
     version kept by simple-history); sent to the level's executives on approval."""
 
-    request = models.OneToOneField(ApprovalRequest, on_delete=models.CASCADE, related_name="brief")
+    approval = models.OneToOneField(ApprovalRequest, on_delete=models.CASCADE, related_name="brief")
     escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="briefs")
     what_is_happening = models.TextField()
     who_is_affected = models.TextField()

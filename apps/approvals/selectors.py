@@ -13,9 +13,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.accounts.roles import Cap, Role
+from apps.approvals import routing
 from apps.approvals.models import ApprovalDecision, ApprovalRequest, ExecutiveBrief, Outcome, RequestStatus
 from apps.audit.services import record
+from apps.contacts.models import Person
 from apps.contacts.selectors import oversight_of, person_of
+from apps.escalations.models import Status as EscalationStatus
 from apps.escalations.selectors import visible_escalations, visible_through
 
 
@@ -74,6 +77,59 @@ def inbox(user) -> tuple[list[ApprovalRequest], list[ApprovalRequest]]:
     return mine, others
 
 
+def may_decide(user, approval: ApprovalRequest) -> str:
+    """'' when ``user`` may decide ``approval`` now, else why not (for a 403 and the inbox)."""
+    if not user.has_perm(Cap.DECIDE_APPROVAL.perm):
+        return "Your role does not decide approvals."
+    person = person_of(user)
+    if approval.raised_by_id == user.pk or approval.requested_by_id == user.pk:
+        return "You cannot approve your own escalation."
+    if person is not None and person.pk in approval.excluded:
+        return "You are named in this escalation, so you may not decide it."
+    if person is not None and person.pk == approval.approver_id:
+        return ""
+    if Role.EXECUTIVE in user.roles:
+        return ""  # executives may decide any request they are not conflicted on
+    return f"This request is for {approval.approver.full_name} to decide."
+
+
+@dataclass(frozen=True)
+class AppealChance:
+    """Whether a rejection can be appealed now, and who would hear it."""
+
+    state: str  # "open" | "nobody" (nobody above the rejecter can hear it) | "closed" | "waiting"
+    hearer: Person | None = None
+    why_not: str = ""
+
+
+def appeal_chance(approval: ApprovalRequest) -> AppealChance:
+    """The one rule the request page (to offer the button) and ``approval_appeal`` (to refuse)
+    share: a rejection is appealed once, to someone above the rejecter who is not named in the
+    escalation, and not while the escalation already waits for another approval. Whether the
+    person asking is the raiser is the caller's check (a 403, not a state)."""
+    if approval.status != RequestStatus.REJECTED:
+        return AppealChance("closed", why_not="Only a rejected request can be appealed.")
+    if approval.appeal_of_id is not None or ApprovalRequest.objects.filter(appeal_of=approval).exists():
+        return AppealChance(
+            "closed", why_not="This rejection has already been appealed once; the decision on the appeal stands."
+        )
+    rejecter = approval.approver
+    hearer = routing.appeal_hearer(rejecter, set(approval.excluded) | {rejecter.pk})
+    if hearer is None:
+        return AppealChance("nobody", why_not=f"Nobody above {rejecter.full_name} can hear an appeal.")
+    esc = approval.escalation
+    if esc is not None and esc.status == EscalationStatus.AWAITING_APPROVAL:
+        # Someone asked for a level again since the rejection: that request is the one to decide
+        # (and the database allows one pending request per level).
+        return AppealChance(
+            "waiting",
+            hearer,
+            f"{esc.reference} is already waiting for an approval of level {esc.pending_level}; "
+            "appeal this rejection once that is decided, if it is still needed.",
+        )
+    return AppealChance("open", hearer)
+
+
 def _involved(user) -> Q:
     person = person_of(user)
     q = Q(requested_by=user) | Q(escalation__raiser=user)
@@ -95,27 +151,27 @@ def get_request_for_user(user, pk: int) -> ApprovalRequest:
         "freeze",
         "requested_by",
     )
-    request = qs.filter(pk=pk).first()
-    if request is None:
+    approval = qs.filter(pk=pk).first()
+    if approval is None:
         raise Http404("No such approval request.")
     if ApprovalRequest.objects.filter(_involved(user), pk=pk).exists():
-        return request
+        return approval
     if overseen_requests(user).filter(pk=pk).exists():
-        return request
+        return approval
     if (
         Role.EXECUTIVE in user.roles
         and ApprovalRequest.objects.filter(_about_visible_escalation(user), pk=pk).exists()
     ):
-        return request
+        return approval
     raise Http404("No such approval request.")
 
 
 def decision_log(user) -> QuerySet[ApprovalDecision]:
     """The decisions on the requests the user oversees (``overseen_requests``)."""
     decisions = ApprovalDecision.objects.select_related(
-        "request__escalation__policy", "request__approver", "request__freeze", "decided_by"
+        "approval__escalation__policy", "approval__approver", "approval__freeze", "decided_by"
     )
-    rule = _overseen(user, "request__")
+    rule = _overseen(user, "approval__")
     return decisions.none() if rule is None else decisions.filter(rule)
 
 
@@ -170,10 +226,10 @@ def bottlenecks(user, *, days: int = 90) -> Bottlenecks:
         .filter(at__gte=since)
         .values_list(
             "outcome",
-            "request__approver__full_name",
-            "request__escalation__policy__name",
+            "approval__approver__full_name",
+            "approval__escalation__policy__name",
             "at",
-            "request__requested_at",
+            "approval__requested_at",
             "waited_seconds",
         )
     )
@@ -210,7 +266,7 @@ def get_brief_for_user(user, pk: int, *, reading: bool = True) -> ExecutiveBrief
     the brief is only acted on (acknowledging it), which is audited as what it is."""
     if not user.has_perm(Cap.READ_BRIEF.perm):
         raise PermissionDenied("Your role does not read executive briefs.")
-    brief = ExecutiveBrief.objects.select_related("request__approver", "escalation").filter(pk=pk).first()
+    brief = ExecutiveBrief.objects.select_related("approval__approver", "escalation").filter(pk=pk).first()
     if brief is None or not visible_escalations(user).filter(pk=brief.escalation_id).exists():
         raise Http404("No such brief.")
     if not (Role.EXECUTIVE in user.roles or Role.AUDITOR in user.roles) and brief.sent_at is None:
@@ -220,7 +276,7 @@ def get_brief_for_user(user, pk: int, *, reading: bool = True) -> ExecutiveBrief
     record(
         action="approvals.brief_read",
         actor=user,
-        target=brief.request,
+        target=brief.approval,
         data={"escalation": brief.escalation.reference, "brief": brief.pk},
     )
     return brief

@@ -18,9 +18,9 @@ class DecisionTable(tables.Table):
     decided_by_name = tables.Column(verbose_name="Decided by", default="escalportal")
     on_behalf_of_name = tables.Column(verbose_name="On behalf of", default="—")
     approver = tables.Column(
-        accessor="request__approver__full_name",
+        accessor="approval__approver__full_name",
         verbose_name="Asked of",
-        order_by=("request__approver__full_name",),
+        order_by=("approval__approver__full_name",),
     )
     reason = tables.Column(verbose_name="Reason", default="—", orderable=False)
     waited = tables.Column(
@@ -45,17 +45,17 @@ class DecisionTable(tables.Table):
         template_name = "policies/_table.html"
 
     def render_subject(self, record: ApprovalDecision):
-        request = record.request
-        url = reverse("approvals:request", args=[request.pk])
-        if request.escalation_id:
+        approval = record.approval
+        url = reverse("approvals:request", args=[approval.pk])
+        if approval.escalation_id:
             return format_html(
                 '<a href="{}">{}</a> <span class="text-body-secondary">→ L{} {}</span>',
                 url,
-                request.escalation.reference,
-                request.level,
-                request.level_name,
+                approval.escalation.reference,
+                approval.level,
+                approval.level_name,
             )
-        return format_html('<a href="{}">Freeze exception: {}</a>', url, request.freeze.name)
+        return format_html('<a href="{}">Freeze exception: {}</a>', url, approval.freeze.name)
 
     def render_outcome(self, record: ApprovalDecision):
         css = {"approved": "text-bg-success", "rejected": "text-bg-danger"}.get(

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
-from apps.approvals import routing, selectors, services
+from apps.approvals import selectors, services
 from apps.approvals.filters import DecisionFilter
 from apps.approvals.forms import DecisionForm, FreezeExceptionForm, ReasonForm
-from apps.approvals.models import ApprovalRequest, BriefReceipt, RequestStatus
+from apps.approvals.models import ApprovalRequest, BriefReceipt
 from apps.approvals.tables import DecisionTable
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
@@ -32,42 +32,35 @@ def inbox(request):
     return render(request, "approvals/inbox.html", {"mine": mine, "others": others, "now": timezone.now()})
 
 
-def _asked_because(ask: ApprovalRequest) -> str:
+def _asked_because(approval: ApprovalRequest) -> str:
     """Why the level was asked for: the words of whoever escalated, from the timeline."""
-    if not ask.escalation_id:
+    if not approval.escalation_id:
         return ""
-    event = ask.escalation.timeline.filter(kind="escalated", level=ask.level).order_by("-at", "-id").first()
+    event = approval.escalation.timeline.filter(kind="escalated", level=approval.level).order_by("-at", "-id").first()
     return event.data.get("reason", "") if event else ""
 
 
-def _request_context(request, ask: ApprovalRequest, *, form=None, side_form=None, error: str = "") -> dict:
-    brief = getattr(ask, "brief", None) if ask.escalation_id else None
+def _request_context(request, approval: ApprovalRequest, *, form=None, side_form=None, error: str = "") -> dict:
+    brief = getattr(approval, "brief", None) if approval.escalation_id else None
     user = request.user
-    can_decide = ask.is_pending and not services.may_decide_request(user, ask)
-    raiser = services._raiser_id(ask) == user.pk
-    halfway = ask.requested_at + (ask.due_at - ask.requested_at) / 2
-    appealable = (
-        raiser
-        and ask.status == RequestStatus.REJECTED
-        and ask.appeal_of_id is None
-        and not ApprovalRequest.objects.filter(appeal_of=ask).exists()
-    )
-    # Offer an appeal only when someone could hear it (the service would refuse otherwise).
-    appeal_to = routing.appeal_hearer(ask.approver, set(ask.excluded)) if appealable else None
+    can_decide = approval.is_pending and not selectors.may_decide(user, approval)
+    raiser = approval.raised_by_id == user.pk
+    halfway = approval.requested_at + (approval.due_at - approval.requested_at) / 2
+    appeal = selectors.appeal_chance(approval) if raiser else None
     return {
-        "ask": ask,
+        "approval": approval,
         "brief": brief,
-        "chain": ask.chain(),
-        "decisions": list(ask.decisions.order_by("at", "id")),
-        "asked_because": _asked_because(ask),
+        "chain": approval.chain(),
+        "decisions": list(approval.decisions.order_by("at", "id")),
+        "asked_because": _asked_because(approval),
         "can_decide": can_decide,
-        "form": form or (DecisionForm(initial={"version": ask.version}, brief=brief) if can_decide else None),
-        "can_appeal": appeal_to is not None,
-        "appeal_to": appeal_to,
-        "no_appeal_possible": appealable and appeal_to is None,
-        "can_go_around": raiser and ask.is_pending,
+        "form": form or (DecisionForm(initial={"version": approval.version}, brief=brief) if can_decide else None),
+        "can_appeal": bool(appeal and appeal.state == "open"),
+        "appeal_to": appeal.hearer if appeal else None,
+        "no_appeal_possible": bool(appeal and appeal.state == "nobody"),
+        "can_go_around": raiser and approval.is_pending,
         "around_from": halfway,
-        "side_form": side_form or ReasonForm(initial={"version": ask.version}),
+        "side_form": side_form or ReasonForm(initial={"version": approval.version}),
         "error": error,
         "now": timezone.now(),
     }
@@ -75,68 +68,77 @@ def _request_context(request, ask: ApprovalRequest, *, form=None, side_form=None
 
 @authenticated
 def request_detail(request, pk: int):
-    ask = selectors.get_request_for_user(request.user, pk)
-    return render(request, "approvals/request.html", _request_context(request, ask))
+    approval = selectors.get_request_for_user(request.user, pk)
+    return render(request, "approvals/request.html", _request_context(request, approval))
 
 
 @authenticated
 @require_POST
 def decide(request, pk: int):
-    ask = selectors.get_request_for_user(request.user, pk)
-    brief = getattr(ask, "brief", None) if ask.escalation_id else None
+    """Approve (with the brief as the approver leaves it) or reject with a reason. A form that
+    does not parse never reaches the service."""
+    approval = selectors.get_request_for_user(request.user, pk)
+    brief = getattr(approval, "brief", None) if approval.escalation_id else None
     form = DecisionForm(request.POST, brief=brief)
-    form.is_valid()
-    approve = request.POST.get("decision") == "approve"
     try:
+        if why := selectors.may_decide(request.user, approval):
+            raise PermissionDenied(why)
+        if not form.is_valid():
+            raise ValidationError({name: list(errors) for name, errors in form.errors.items()})
         services.approval_decide(
-            request=ask,
+            approval=approval,
             actor=request.user,
-            approve=approve,
-            reason=form.cleaned_data.get("reason", ""),
-            brief_edits=form.brief_edits() if approve and brief else None,
-            expected_version=form.cleaned_data.get("version"),
+            approve=form.approves,
+            reason=form.cleaned_data["reason"],
+            brief_edits=form.brief_edits() if form.approves and brief else None,
+            expected_version=form.cleaned_data["version"],
         )
-    except ValidationError as exc:
-        leftover = apply_errors(form, error_dict(exc))
-        text = " ".join(m for msgs in leftover.values() for m in msgs)
-        return _rerender(request, ask, form=form, error=text, status=400)  # field errors show beside fields
-    except Conflict as exc:
-        return _rerender(request, ask, error=str(exc), status=409)
-    except PermissionDenied as exc:
-        return _rerender(request, ask, error=str(exc), status=403)
-    messages.success(
-        request,
-        "Approved: the executive has the brief."
-        if approve
-        else "Rejected: the raiser has your reason and may appeal once.",
-    )
+    except (ValidationError, Conflict, PermissionDenied) as exc:
+        return _refused(request, approval, form, exc)
+    messages.success(request, DECIDED[form.approves])
     return redirect("approvals:inbox")  # only deciders get here, and they have an inbox
 
 
-def _rerender(request, ask, *, form=None, error: str, status: int):
-    ask = selectors.get_request_for_user(request.user, ask.pk)
+DECIDED = {
+    True: "Approved: the executive has the brief.",
+    False: "Rejected: the raiser has your reason and may appeal once.",
+}
+
+
+def _refused(request, approval, form, exc: Exception):
+    """Nothing was done: bad input beside its field (400), not yours (403), stale or already
+    decided (409)."""
+    if isinstance(exc, ValidationError):
+        leftover = apply_errors(form, error_dict(exc))
+        text = " ".join(m for msgs in leftover.values() for m in msgs)
+        return _rerender(request, approval, form=form, error=text, status=400)
+    return _rerender(request, approval, error=str(exc), status=409 if isinstance(exc, Conflict) else 403)
+
+
+def _rerender(request, approval, *, form=None, error: str, status: int):
+    approval = selectors.get_request_for_user(request.user, approval.pk)
     template = (
         "approvals/_request_panel.html" if request.headers.get("HX-Request") else "approvals/request.html"
     )
-    return render(request, template, _request_context(request, ask, form=form, error=error), status=status)
+    return render(request, template, _request_context(request, approval, form=form, error=error), status=status)
 
 
 def _raiser_action(request, pk: int, action, done: str):
-    ask = selectors.get_request_for_user(request.user, pk)
+    approval = selectors.get_request_for_user(request.user, pk)
     form = ReasonForm(request.POST)
     form.is_valid()
     try:
-        result = action(ask, form.cleaned_data.get("reason", ""))
+        result = action(approval, form.cleaned_data.get("reason", ""))
     except ValidationError as exc:
         apply_errors(form, error_dict(exc))
         return render(
             request,
             "approvals/request.html",
-            _request_context(request, ask, side_form=form, error="Nothing was done: see below."),
+            _request_context(request, approval, side_form=form, error="Nothing was done: see below."),
             status=400,
         )
     except Conflict as exc:
-        return _rerender(request, ask, error=str(exc), status=409)
+        return _rerender(request, approval, error=str(exc), status=409)
     messages.success(request, done.format(approver=result.approver.full_name))
     return redirect("approvals:request", result.pk)
 
@@ -147,7 +149,7 @@ def appeal(request, pk: int):
     return _raiser_action(
         request,
         pk,
-        lambda ask, reason: services.approval_appeal(request=ask, actor=request.user, reason=reason),
+        lambda approval, reason: services.approval_appeal(approval=approval, actor=request.user, reason=reason),
         "Appealed: {approver} will decide. Appealing is protected.",
     )
 
@@ -158,7 +160,7 @@ def escalate_around(request, pk: int):
     return _raiser_action(
         request,
         pk,
-        lambda ask, reason: services.approval_escalate_around(request=ask, actor=request.user, reason=reason),
+        lambda approval, reason: services.approval_escalate_around(approval=approval, actor=request.user, reason=reason),
         "Gone around: {approver} will decide now.",
     )
 
@@ -198,7 +200,7 @@ def _export(request, queryset):
 
     def rows():
         for d in queryset.order_by("-at", "-id").iterator(chunk_size=2000):
-            r = d.request
+            r = d.approval
             yield [
                 d.at.isoformat(),
                 r.pk,
@@ -233,7 +235,7 @@ def brief_detail(request, pk: int):
     person = person_of(request.user)
     receipt = BriefReceipt.objects.filter(brief=brief, executive=person).first() if person else None
     # Who approved, from the decision log: an executive may have decided for the asked manager.
-    approval = brief.request.decisions.filter(outcome="approved").first()
+    approval = brief.approval.decisions.filter(outcome="approved").first()
     context = {
         "brief": brief,
         "receipt": receipt,
@@ -268,7 +270,7 @@ def freeze_exception(request, freeze_pk: int):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            ask = services.freeze_exception_request(
+            approval = services.freeze_exception_request(
                 freeze=freeze, actor=request.user, change_summary=form.cleaned_data["change_summary"]
             )
         except ValidationError as exc:
@@ -279,7 +281,7 @@ def freeze_exception(request, freeze_pk: int):
             status = 409
         else:
             messages.success(
-                request, f"Asked: {ask.approver.full_name} decides by {ask.due_at:%a %d %b %H:%M} UTC."
+                request, f"Asked: {approval.approver.full_name} decides by {approval.due_at:%a %d %b %H:%M} UTC."
             )
-            return redirect("approvals:request", ask.pk)
+            return redirect("approvals:request", approval.pk)
     return render(request, "approvals/freeze_exception.html", {"form": form, "freeze": freeze}, status=status)

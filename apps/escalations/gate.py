@@ -22,7 +22,7 @@ class GateClosed(Exception):
 class ApprovalOpened:
     approver_name: str
     due_at: datetime
-    request_id: int | None = None
+    approval_id: int | None = None
     # The outbox key of the approver's notification, so the timeline shows its delivery.
     event_key: str = ""
 

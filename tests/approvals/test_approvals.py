@@ -59,7 +59,7 @@ def test_approval_reaches_the_level_and_sends_the_edited_brief(org):
     esc = to_level_two(org)
     ask = ask_for_the_cto(org, esc)
     services.approval_decide(
-        request=ask,
+        approval=ask,
         actor=org.lead,
         approve=True,
         brief_edits={"what_is_asked": "Approve the rollback and the customer credit."},
@@ -78,7 +78,7 @@ def test_approval_reaches_the_level_and_sends_the_edited_brief(org):
     assert note.template == "executive_brief" and "Approve the rollback and the customer credit." in note.body
     assert "approved by Lee Lead" in note.body
     assert BriefReceipt.objects.filter(brief=brief, executive=org.person(org.cto)).exists()
-    decision = ApprovalDecision.objects.get(request=ask)
+    decision = ApprovalDecision.objects.get(approval=ask)
     assert (decision.outcome, decision.decided_by_name) == (Outcome.APPROVED, "Lee Lead")
 
 
@@ -86,12 +86,12 @@ def test_a_rejection_needs_a_reason_and_the_raiser_hears_why(org):
     esc = to_level_two(org)
     ask = ask_for_the_cto(org, esc)
     with pytest.raises(ValidationError) as exc:
-        services.approval_decide(request=ask, actor=org.lead, approve=False, reason="no")
+        services.approval_decide(approval=ask, actor=org.lead, approve=False, reason="no")
     assert "A rejection needs a reason" in exc.value.message_dict["reason"][0]
     ask.refresh_from_db()
     assert ask.status == RequestStatus.PENDING and not ApprovalDecision.objects.exists()
     services.approval_decide(
-        request=ask, actor=org.lead, approve=False, reason="Level 2 can still fix it today."
+        approval=ask, actor=org.lead, approve=False, reason="Level 2 can still fix it today."
     )
     esc.refresh_from_db()
     assert esc.status == Status.OPEN and esc.current_level == 2 and esc.pending_level is None
@@ -113,11 +113,11 @@ def test_only_the_approver_or_an_unconflicted_executive_decides(org):
         (org.eng_manager, "own escalation"),
     ):  # it was the engineering manager who asked
         with pytest.raises(PermissionDenied, match=why):
-            services.approval_decide(request=ask, actor=user, approve=True)
+            services.approval_decide(approval=ask, actor=user, approve=True)
     with pytest.raises(
         PermissionDenied, match="named in this escalation"
     ):  # the CTO would approve his own brief
-        services.approval_decide(request=ask, actor=org.cto, approve=True)
+        services.approval_decide(approval=ask, actor=org.cto, approve=True)
     assert ApprovalRequest.objects.get(pk=ask.pk).status == RequestStatus.PENDING
 
 
@@ -128,7 +128,7 @@ def test_a_manager_cannot_approve_their_own_escalation(org):
     ask = ApprovalRequest.objects.get(escalation=esc)
     assert ask.approver == org.person(org.director)  # the raiser's own manager, never the raiser
     with pytest.raises(PermissionDenied, match="cannot approve your own escalation"):
-        services.approval_decide(request=ask, actor=org.lead, approve=True)
+        services.approval_decide(approval=ask, actor=org.lead, approve=True)
 
 
 def test_a_decided_request_cannot_be_decided_again_and_a_stale_form_is_refused(org):
@@ -136,16 +136,16 @@ def test_a_decided_request_cannot_be_decided_again_and_a_stale_form_is_refused(o
     ask = ask_for_the_cto(org, esc)
     version = ask.version
     services.approval_decide(
-        request=ask,
+        approval=ask,
         actor=org.lead,
         approve=False,
         reason="Level 2 can still fix it today.",
         expected_version=version,
     )
     with pytest.raises(esc_services.Conflict, match="changed while you were looking"):
-        services.approval_decide(request=ask, actor=org.lead, approve=True, expected_version=version)
+        services.approval_decide(approval=ask, actor=org.lead, approve=True, expected_version=version)
     with pytest.raises(esc_services.Conflict, match="already rejected"):
-        services.approval_decide(request=ask, actor=org.lead, approve=True)
+        services.approval_decide(approval=ask, actor=org.lead, approve=True)
     assert ApprovalDecision.objects.count() == 1
 
 
@@ -169,10 +169,10 @@ def test_a_silent_approver_is_rerouted_to_their_backup_then_their_manager(org):
     )
     assert any("Lee Lead did not decide in time: the approval now goes to Deb Deputy" in m for m in messages)
     assert AuditEvent.objects.filter(action="approvals.rerouted").count() == 2
-    services.approval_decide(request=to_manager, actor=org.director, approve=True)
+    services.approval_decide(approval=to_manager, actor=org.director, approve=True)
     esc.refresh_from_db()
     assert esc.current_level == 3 and cto_told(org)
-    assert ApprovalDecision.objects.get(request=to_manager).on_behalf_of_name == "Lee Lead"
+    assert ApprovalDecision.objects.get(approval=to_manager).on_behalf_of_name == "Lee Lead"
 
 
 def test_under_a_business_hours_policy_the_approver_has_business_hours(db):
@@ -219,7 +219,7 @@ def test_when_nobody_at_all_can_decide_it_stays_put_and_the_owner_of_the_policy_
     esc.refresh_from_db()
     assert esc.status == Status.OPEN and esc.current_level == 2 and not cto_told(org)
     assert Notification.objects.filter(template="approval_unanswered").exists()
-    assert ApprovalDecision.objects.get(request=ask).outcome == Outcome.REROUTED
+    assert ApprovalDecision.objects.get(approval=ask).outcome == Outcome.REROUTED
 
 
 def test_an_appeal_waits_while_the_level_has_been_asked_for_again(org):
@@ -228,12 +228,12 @@ def test_an_appeal_waits_while_the_level_has_been_asked_for_again(org):
     esc = to_level_two(org)
     ask = ask_for_the_cto(org, esc)
     services.approval_decide(
-        request=ask, actor=org.lead, approve=False, reason="Level 2 can still fix it today."
+        approval=ask, actor=org.lead, approve=False, reason="Level 2 can still fix it today."
     )
     again = ask_for_the_cto(org, esc)
     with pytest.raises(esc_services.Conflict, match="already waiting for an approval of level 3"):
         services.approval_appeal(
-            request=ask, actor=org.raiser, reason="It has been failing for six hours; customers are leaving."
+            approval=ask, actor=org.raiser, reason="It has been failing for six hours; customers are leaving."
         )
     assert list(ApprovalRequest.objects.filter(escalation=esc, status=RequestStatus.PENDING)) == [again]
     assert not ApprovalRequest.objects.filter(appeal_of=ask).exists()
@@ -243,12 +243,12 @@ def test_the_raiser_may_appeal_a_rejection_once_to_the_approvers_manager(org):
     esc = to_level_two(org)
     ask = ask_for_the_cto(org, esc)
     services.approval_decide(
-        request=ask, actor=org.lead, approve=False, reason="Level 2 can still fix it today."
+        approval=ask, actor=org.lead, approve=False, reason="Level 2 can still fix it today."
     )
     with pytest.raises(PermissionDenied):
-        services.approval_appeal(request=ask, actor=org.eng_manager, reason="I disagree with the lead.")
+        services.approval_appeal(approval=ask, actor=org.eng_manager, reason="I disagree with the lead.")
     appeal = services.approval_appeal(
-        request=ask, actor=org.raiser, reason="It has been failing for six hours; customers are leaving."
+        approval=ask, actor=org.raiser, reason="It has been failing for six hours; customers are leaving."
     )
     assert appeal.approver == org.person(org.director) and appeal.appeal_of == ask
     esc.refresh_from_db()
@@ -257,12 +257,12 @@ def test_the_raiser_may_appeal_a_rejection_once_to_the_approvers_manager(org):
         action="protection.protected_act", data__act="appealed a rejected escalation"
     )
     with pytest.raises(esc_services.Conflict, match="already been appealed once"):
-        services.approval_appeal(request=ask, actor=org.raiser, reason="And again, please, it is urgent.")
+        services.approval_appeal(approval=ask, actor=org.raiser, reason="And again, please, it is urgent.")
     services.approval_decide(
-        request=appeal, actor=org.director, approve=False, reason="Agree with the lead today."
+        approval=appeal, actor=org.director, approve=False, reason="Agree with the lead today."
     )
     with pytest.raises(esc_services.Conflict, match="already been appealed once"):
-        services.approval_appeal(request=appeal, actor=org.raiser, reason="Once more to the CTO please.")
+        services.approval_appeal(approval=appeal, actor=org.raiser, reason="Once more to the CTO please.")
 
 
 def test_going_around_an_unresponsive_approver_after_half_the_time(org):
@@ -271,13 +271,13 @@ def test_going_around_an_unresponsive_approver_after_half_the_time(org):
     requester = org.raiser
     with time_machine.travel(MONDAY_0900 + timedelta(hours=1), tick=False):
         with pytest.raises(esc_services.Conflict, match="you can go around them from"):
-            services.approval_escalate_around(request=ask, actor=requester, reason="No answer after an hour.")
+            services.approval_escalate_around(approval=ask, actor=requester, reason="No answer after an hour.")
     with time_machine.travel(MONDAY_0900 + timedelta(hours=2, minutes=10), tick=False):
         around = services.approval_escalate_around(
-            request=ask, actor=requester, reason="No answer and customers are leaving."
+            approval=ask, actor=requester, reason="No answer and customers are leaving."
         )
     assert around.approver == org.person(org.director)  # straight to the manager: no backup detour
-    assert ApprovalDecision.objects.get(request=ask).outcome == Outcome.ESCALATED_AROUND
+    assert ApprovalDecision.objects.get(approval=ask).outcome == Outcome.ESCALATED_AROUND
     assert AuditEvent.objects.filter(action="protection.protected_act").count() == 1
 
 
@@ -286,7 +286,7 @@ def test_a_brief_with_sensitive_content_is_held_back_and_nothing_changes(org):
     ask = ask_for_the_cto(org, esc)
     with pytest.raises(ValidationError) as exc:
         services.approval_decide(
-            request=ask,
+            approval=ask,
             actor=org.lead,
             approve=True,
             brief_edits={"what_is_being_done": "Failing over db-1.prod.internal to 10.20.0.7"},
@@ -308,7 +308,7 @@ def test_an_embargo_holds_the_brief_until_it_is_lifted(org):
         reason="Market-sensitive until the 16:00 announcement.",
     )
     ask = ask_for_the_cto(org, esc)
-    services.approval_decide(request=ask, actor=org.lead, approve=True)
+    services.approval_decide(approval=ask, actor=org.lead, approve=True)
     brief_note = Notification.objects.get(template="executive_brief")
     assert brief_note.status == "held"
     esc.refresh_from_db()
@@ -323,7 +323,7 @@ def test_an_embargo_holds_the_brief_until_it_is_lifted(org):
 def test_the_executive_acknowledges_the_brief_and_so_the_escalation(org):
     esc = to_level_two(org)
     ask = ask_for_the_cto(org, esc)
-    services.approval_decide(request=ask, actor=org.lead, approve=True)
+    services.approval_decide(approval=ask, actor=org.lead, approve=True)
     services.brief_acknowledge(brief=ask.brief, actor=org.cto)
     esc.refresh_from_db()
     assert esc.status == Status.ACKNOWLEDGED
@@ -358,7 +358,7 @@ def test_a_change_freeze_exception_uses_the_same_engine(org):
         change_summary="Patch the payment gateway TLS library; rollback ready.",
     )
     assert request.approver == org.person(org.lead)
-    services.approval_decide(request=request, actor=org.lead, approve=True)
+    services.approval_decide(approval=request, actor=org.lead, approve=True)
     request.refresh_from_db()
     assert request.status == RequestStatus.APPROVED
     fire_chain = ApprovalRequest.objects.filter(kind="freeze_exception").count()

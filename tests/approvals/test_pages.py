@@ -223,7 +223,7 @@ def test_the_executive_acknowledges_from_the_brief_page(client, org):
     from apps.approvals.services import approval_decide
 
     ask = pending_request(org)
-    approval_decide(request=ask, actor=org.lead, approve=True)
+    approval_decide(approval=ask, actor=org.lead, approve=True)
     client.force_login(org.cto)
     url = reverse("approvals:brief", args=[ask.brief.pk])
     assert "I have read it" in client.get(url).content.decode()
@@ -250,7 +250,7 @@ def test_the_decision_log_costs_the_same_queries_as_it_grows(client, org):
             escalation=esc, actor=org.eng_manager, reason="Needs the CTO's decision."
         )
         approval_decide(
-            request=ApprovalRequest.objects.get(escalation=esc),
+            approval=ApprovalRequest.objects.get(escalation=esc),
             actor=org.lead,
             approve=False,
             reason="Level 2 can still fix it today.",

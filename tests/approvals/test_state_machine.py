@@ -97,7 +97,7 @@ class ApprovalMachine(RuleBasedStateMachine):
         reason = "Level two can still handle it." if give_reason else ""
         self.attempt(
             lambda: services.approval_decide(
-                request=ask, actor=self.user(who), approve=approve, reason=reason
+                approval=ask, actor=self.user(who), approve=approve, reason=reason
             )
         )
 
@@ -107,7 +107,7 @@ class ApprovalMachine(RuleBasedStateMachine):
         ask = data.draw(st.sampled_from(list(ApprovalRequest.objects.filter(status=RequestStatus.REJECTED))))
         self.attempt(
             lambda: services.approval_appeal(
-                request=ask, actor=self.user(who), reason="Customers are leaving; please reconsider."
+                approval=ask, actor=self.user(who), reason="Customers are leaving; please reconsider."
             )
         )
 
@@ -117,7 +117,7 @@ class ApprovalMachine(RuleBasedStateMachine):
         ask = data.draw(st.sampled_from(list(ApprovalRequest.objects.filter(status=RequestStatus.PENDING))))
         self.attempt(
             lambda: services.approval_escalate_around(
-                request=ask, actor=self.org.raiser, reason="No answer, and it is getting worse."
+                approval=ask, actor=self.org.raiser, reason="No answer, and it is getting worse."
             )
         )
 

@@ -326,7 +326,7 @@ def test_an_executive_deciding_for_the_manager_is_the_one_named_on_the_brief(
 
 def test_an_offered_appeal_reaches_someone(page, sign_in, console_errors, awaiting):
     approval_decide(
-        request=awaiting,
+        approval=awaiting,
         actor=get_user_model().objects.get(username="manager"),
         approve=False,
         reason=REJECT_REASON,

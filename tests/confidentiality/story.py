@@ -52,19 +52,19 @@ def tell_the_story(world: World) -> World:
     escalations.escalation_comment(escalation=decided, actor=u["eng_manager"], text=f"Confirmed {DECIDED}")
     escalations.escalation_escalate(escalation=decided, actor=u["eng_manager"], reason=f"Needs the CTO now {DECIDED}")
     first = ApprovalRequest.objects.get(escalation=decided, status=RequestStatus.PENDING)
-    approvals.approval_decide(request=first, actor=u["lead"], approve=False, reason=f"Level two can fix it {DECIDED}")
+    approvals.approval_decide(approval=first, actor=u["lead"], approve=False, reason=f"Level two can fix it {DECIDED}")
     appeal = approvals.approval_appeal(
-        request=ApprovalRequest.objects.get(pk=first.pk),
+        approval=ApprovalRequest.objects.get(pk=first.pk),
         actor=u["raiser"],
         reason=f"Level two cannot, the ledger is still open {DECIDED}",
     )
     approvals.approval_decide(
-        request=appeal,
+        approval=appeal,
         actor=u["director"],
         approve=True,
         brief_edits={"what_is_asked": f"Decide on freezing admin access today {DECIDED}"},
     )
-    brief = ExecutiveBrief.objects.get(request=appeal)
+    brief = ExecutiveBrief.objects.get(approval=appeal)
     approvals.brief_acknowledge(brief=brief, actor=u["cto"])
 
     pending = raise_one(org, confidential=True, fields=marked_fields(PENDING))

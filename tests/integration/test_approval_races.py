@@ -25,9 +25,9 @@ def test_the_manager_and_an_executive_decide_at_once_one_decision_stands(transac
     ask = ask_for_the_cto(org, to_level_two(org))
     version = ask.version
     results = race(
-        lambda: services.approval_decide(request=ask, actor=org.lead, approve=True, expected_version=version),
+        lambda: services.approval_decide(approval=ask, actor=org.lead, approve=True, expected_version=version),
         lambda: services.approval_decide(
-            request=ask,
+            approval=ask,
             actor=coo_user,
             approve=False,
             reason="Not an executive matter yet.",
@@ -39,7 +39,7 @@ def test_the_manager_and_an_executive_decide_at_once_one_decision_stands(transac
     assert len(winners) == 1 and len(losers) == 1, results
     ask.refresh_from_db()
     assert ask.status in (RequestStatus.APPROVED, RequestStatus.REJECTED) and ask.version == version + 1
-    assert ApprovalDecision.objects.filter(request=ask).count() == 1
+    assert ApprovalDecision.objects.filter(approval=ask).count() == 1
     esc = ask.escalation
     esc.refresh_from_db()
     assert esc.current_level == (3 if ask.status == RequestStatus.APPROVED else 2)

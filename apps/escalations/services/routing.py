@@ -133,7 +133,7 @@ def _request_approval(esc: Escalation, level: FrozenLevel, actor, cause: str) ->
         level=level.order,
         approver=opened.approver_name,
         event_key=opened.event_key,
-        request=opened.request_id,
+        request=opened.approval_id,  # the timeline data key the escalation page links by
     )
 
 
