@@ -16,7 +16,7 @@ Three steps, each usable on its own:
     Every URL pattern of the project (the admin namespace excepted: Django's admin guards
     itself) as concrete paths: a pattern without arguments once, a pattern with arguments once
     per object of the world it can take (``escalations:detail`` once per escalation state,
-    ``escalations:action`` once per action and escalation). A pattern with arguments that
+    ``escalations:escalate`` once per escalation). A pattern with arguments that
     ``PATTERN_ARGS`` does not know raises ``Unwalked`` naming it: a new view cannot slip out of
     the tests that use the walk. Add its arguments to ``PATTERN_ARGS`` when that happens.
 
@@ -229,10 +229,10 @@ def build_world() -> World:
     )
 
 
-def _escalation_actions() -> list[str]:
-    from apps.escalations.views import ACTIONS
+def _escalation_verbs() -> tuple:
+    from apps.escalations.views import VERBS
 
-    return list(ACTIONS)
+    return VERBS
 
 
 # url name -> the keyword arguments of its concrete URLs in a world. A pattern with arguments
@@ -251,9 +251,10 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "policies:calendar": lambda w: [{"pk": w.calendar.pk}],
     "policies:calendar_edit": lambda w: [{"pk": w.calendar.pk}],
     "escalations:detail": lambda w: [{"pk": e.pk} for e in w.escalations.values()],
-    "escalations:action": lambda w: [
-        {"pk": e.pk, "action": action} for e in w.escalations.values() for action in _escalation_actions()
-    ],
+    **{
+        f"escalations:{verb.__name__}": (lambda w: [{"pk": e.pk} for e in w.escalations.values()])
+        for verb in _escalation_verbs()
+    },
     "approvals:request": lambda w: [{"pk": r.pk} for r in w.requests.values()],
     "approvals:decide": lambda w: [{"pk": r.pk} for r in w.requests.values()],
     "approvals:appeal": lambda w: [{"pk": r.pk} for r in w.requests.values()],

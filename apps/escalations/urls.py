@@ -8,5 +8,5 @@ urlpatterns = [
     path("all/", views.escalation_list, name="list"),
     path("raise/", views.escalation_raise, name="raise"),
     path("<int:pk>/", views.escalation_detail, name="detail"),
-    path("<int:pk>/<slug:action>/", views.escalation_action, name="action"),
+    *(path(f"<int:pk>/{verb.__name__}/", verb, name=verb.__name__) for verb in views.VERBS),
 ]

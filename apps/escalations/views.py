@@ -8,9 +8,11 @@ with what happened in plain words.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -236,155 +238,143 @@ def _clean(form) -> dict:
     return form.cleaned_data
 
 
-def _act_acknowledge(request, esc):
-    data = _clean(ReasonForm(request.POST))
-    services.escalation_acknowledge(escalation=esc, actor=request.user, expected_version=data.get("version"))
-    return "Acknowledged: you own it. The resolve clock keeps running."
+def escalation_verb(form_key: str, bind: Callable):
+    """The shape of every action on the escalation page, one view per verb: the escalation
+    only for someone who may see it (404), never for a read-only role (403); the verb's form
+    (``bind(request, esc)``) validated before the service; a refusal is the page, or the htmx
+    panel, again with the reason beside the field (400), in words (403), or with what changed
+    meanwhile (409), and nothing written."""
+
+    def decorator(act: Callable[[object, Escalation, dict], str]):
+        @wraps(act)
+        def view(request, pk: int):
+            esc = selectors.get_escalation_for_user(request.user, pk)
+            form = bind(request, esc)
+            try:
+                selectors.require_writer(request.user)
+                message = act(request, esc, _clean(form))
+            except ValidationError as exc:
+                leftover = apply_errors(form, error_dict(exc))
+                text = " ".join(m for msgs in leftover.values() for m in msgs) or "Nothing was changed: see below."
+                return _render_detail(request, esc, forms={form_key: form}, error=text, status=400)
+            except services.Conflict as exc:
+                fresh = selectors.get_escalation_for_user(request.user, esc.pk)
+                return _render_detail(request, fresh, error=str(exc), status=409)
+            except PermissionDenied as exc:
+                if not request.headers.get("HX-Request"):
+                    raise
+                return _render_detail(request, esc, error=str(exc), status=403)
+            return _done(request, esc, message)
+
+        return authenticated(require_POST(view))
+
+    return decorator
 
 
-def _act_hand_off(request, esc):
-    data = _clean(HandOffForm(request.POST, candidates=_hand_off_candidates(esc)))
-    services.escalation_hand_off(
-        escalation=esc,
-        actor=request.user,
-        to_person=data.get("to_person"),
-        context_summary=data.get("context_summary", ""),
-        expected_version=data.get("version"),
-    )
-    return "Handed off."
-
-
-def _act_escalate(request, esc):
-    actions = selectors.actions_for(request.user, esc)
-    data = _clean(EscalateForm(request.POST, levels=actions.escalate_to or esc.levels))
-    services.escalation_escalate(
-        escalation=esc,
-        actor=request.user,
-        reason=data.get("reason", ""),
-        to_level=data.get("to_level"),
-        expected_version=data.get("version"),
-    )
-    return "Escalated."
-
-
-def _act_de_escalate(request, esc):
-    data = _clean(EscalateForm(request.POST, levels=esc.levels))
-    services.escalation_de_escalate(
-        escalation=esc,
-        actor=request.user,
-        to_level=data.get("to_level") or 0,
-        reason=data.get("reason", ""),
-        expected_version=data.get("version"),
-    )
-    return "De-escalated."
-
-
-def _act_resolve(request, esc):
-    data = _clean(ResolveForm(request.POST, escalation=esc))
-    services.escalation_resolve(
-        escalation=esc,
-        actor=request.user,
-        summary=data.get("summary", ""),
-        criteria_confirmed=data.get("criteria") or [],
-        expected_version=data.get("version"),
-    )
-    return "Resolved. The raiser is asked to confirm."
-
-
-def _act_close(request, esc):
-    data = _clean(ReasonForm(request.POST))
-    services.escalation_close(escalation=esc, actor=request.user, expected_version=data.get("version"))
-    return "Closed. Thank you for confirming."
-
-
-def _act_reopen(request, esc):
-    data = _clean(ReasonForm(request.POST))
-    services.escalation_reopen(
-        escalation=esc,
-        actor=request.user,
-        reason=data.get("reason", ""),
-        expected_version=data.get("version"),
-    )
-    return "Reopened: the owner has been told."
-
-
-def _act_withdraw(request, esc):
-    data = _clean(ReasonForm(request.POST))
-    services.escalation_withdraw(
-        escalation=esc,
-        actor=request.user,
-        reason=data.get("reason", ""),
-        expected_version=data.get("version"),
-    )
-    return "Withdrawn. Every clock has stopped."
-
-
-def _act_comment(request, esc):
-    data = _clean(CommentForm(request.POST))
-    update = bool(data.get("stakeholder_update"))
-    services.escalation_comment(
-        escalation=esc, actor=request.user, text=data.get("text", ""), stakeholder_update=update
-    )
-    return "Update sent to everyone involved." if update else "Comment added."
-
-
-ACTIONS = {
-    "acknowledge": _act_acknowledge,
-    "hand_off": _act_hand_off,
-    "escalate": _act_escalate,
-    "de_escalate": _act_de_escalate,
-    "resolve": _act_resolve,
-    "close": _act_close,
-    "reopen": _act_reopen,
-    "withdraw": _act_withdraw,
-    "comment": _act_comment,
-}
-
-
-@authenticated
-@require_POST
-def escalation_action(request, pk: int, action: str):
-    handler = ACTIONS.get(action)
-    if handler is None:
-        raise Http404("No such action.")
-    esc = selectors.get_escalation_for_user(request.user, pk)
-    try:
-        selectors.require_writer(request.user)
-        message = handler(request, esc)
-    except ValidationError as exc:
-        name, form = _bound_form(request, esc, action)
-        leftover = apply_errors(form, error_dict(exc))
-        text = " ".join(m for msgs in leftover.values() for m in msgs)
-        return _render_detail(
-            request, esc, forms={name: form}, error=text or "Nothing was changed: see below.", status=400
-        )
-    except services.Conflict as exc:
-        fresh = Escalation.objects.get(pk=esc.pk)
-        return _render_detail(
-            request, selectors.get_escalation_for_user(request.user, fresh.pk), error=str(exc), status=409
-        )
-    except PermissionDenied as exc:
-        if not request.headers.get("HX-Request"):
-            raise
-        return _render_detail(request, esc, error=str(exc), status=403)
+def _done(request, esc: Escalation, message: str):
     messages.success(request, message)
     if request.headers.get("HX-Request"):
         return _render_detail(request, selectors.get_escalation_for_user(request.user, esc.pk))
     return redirect(reverse("escalations:detail", args=[esc.pk]) + "#timeline")
 
 
-def _bound_form(request, esc: Escalation, action: str):
-    """The submitted form again, to show its errors beside its fields."""
-    if action == "hand_off":
-        form = HandOffForm(request.POST, candidates=_hand_off_candidates(esc), auto_id=_ids(action))
-    elif action in ("escalate", "de_escalate"):
-        form = EscalateForm(request.POST, levels=esc.levels, auto_id=_ids(action))
-    elif action == "resolve":
-        form = ResolveForm(request.POST, escalation=esc, auto_id=_ids(action))
-    elif action == "comment":
-        form = CommentForm(request.POST, auto_id=_ids(action))
-    else:
-        form = ReasonForm(request.POST, auto_id=_ids("reason"))
-        action = "reason"
-    form.is_valid()
-    return action, form
+def _reason_form(request, esc):
+    return ReasonForm(request.POST, auto_id=_ids("reason"))
+
+
+def _escalate_form(name: str):
+    return lambda request, esc: EscalateForm(request.POST, levels=esc.levels, auto_id=_ids(name))
+
+
+@escalation_verb("reason", _reason_form)
+def acknowledge(request, esc, data) -> str:
+    services.escalation_acknowledge(escalation=esc, actor=request.user, expected_version=data["version"])
+    return "Acknowledged: you own it. The resolve clock keeps running."
+
+
+@escalation_verb(
+    "hand_off",
+    lambda request, esc: HandOffForm(request.POST, candidates=_hand_off_candidates(esc), auto_id=_ids("hand_off")),
+)
+def hand_off(request, esc, data) -> str:
+    services.escalation_hand_off(
+        escalation=esc,
+        actor=request.user,
+        to_person=data["to_person"],
+        context_summary=data["context_summary"],
+        expected_version=data["version"],
+    )
+    return "Handed off."
+
+
+@escalation_verb("escalate", _escalate_form("escalate"))
+def escalate(request, esc, data) -> str:
+    services.escalation_escalate(
+        escalation=esc,
+        actor=request.user,
+        reason=data["reason"],
+        to_level=data["to_level"],
+        expected_version=data["version"],
+    )
+    return "Escalated."
+
+
+@escalation_verb("de_escalate", _escalate_form("de_escalate"))
+def de_escalate(request, esc, data) -> str:
+    services.escalation_de_escalate(
+        escalation=esc,
+        actor=request.user,
+        to_level=data["to_level"] or 0,
+        reason=data["reason"],
+        expected_version=data["version"],
+    )
+    return "De-escalated."
+
+
+@escalation_verb(
+    "resolve", lambda request, esc: ResolveForm(request.POST, escalation=esc, auto_id=_ids("resolve"))
+)
+def resolve(request, esc, data) -> str:
+    services.escalation_resolve(
+        escalation=esc,
+        actor=request.user,
+        summary=data["summary"],
+        criteria_confirmed=data["criteria"],
+        expected_version=data["version"],
+    )
+    return "Resolved. The raiser is asked to confirm."
+
+
+@escalation_verb("reason", _reason_form)
+def close(request, esc, data) -> str:
+    services.escalation_close(escalation=esc, actor=request.user, expected_version=data["version"])
+    return "Closed. Thank you for confirming."
+
+
+@escalation_verb("reason", _reason_form)
+def reopen(request, esc, data) -> str:
+    services.escalation_reopen(
+        escalation=esc, actor=request.user, reason=data["reason"], expected_version=data["version"]
+    )
+    return "Reopened: the owner has been told."
+
+
+@escalation_verb("reason", _reason_form)
+def withdraw(request, esc, data) -> str:
+    services.escalation_withdraw(
+        escalation=esc, actor=request.user, reason=data["reason"], expected_version=data["version"]
+    )
+    return "Withdrawn. Every clock has stopped."
+
+
+@escalation_verb("comment", lambda request, esc: CommentForm(request.POST, auto_id=_ids("comment")))
+def comment(request, esc, data) -> str:
+    update = bool(data["stakeholder_update"])
+    services.escalation_comment(
+        escalation=esc, actor=request.user, text=data["text"], stakeholder_update=update
+    )
+    return "Update sent to everyone involved." if update else "Comment added."
+
+
+# The verbs of the escalation page, in the order its panel offers them (urls.py, the URL walk).
+VERBS = (acknowledge, hand_off, escalate, de_escalate, resolve, close, reopen, withdraw, comment)

@@ -19,6 +19,7 @@ import pytest
 
 from apps.accounts.roles import Role
 from apps.audit.models import AuditEvent
+from apps.escalations.views import VERBS
 from tests import urlwalk
 from tests.escalations.conftest import person_for
 from tests.factories import UserFactory
@@ -26,7 +27,12 @@ from tests.factories import UserFactory
 # Forms anyone signed in may use on their own account, whoever they are.
 OWN_ACCOUNT = {"account"}
 # Acting on someone else's escalation or approval: participation decides, not the role.
-PARTICIPANTS_ONLY = {"escalations:action", "approvals:appeal", "approvals:around", "approvals:brief_ack"}
+PARTICIPANTS_ONLY = {
+    *(f"escalations:{verb.__name__}" for verb in VERBS),
+    "approvals:appeal",
+    "approvals:around",
+    "approvals:brief_ack",
+}
 
 
 @pytest.fixture(scope="module")

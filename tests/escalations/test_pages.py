@@ -78,7 +78,7 @@ def test_an_auditor_may_not_raise(client, world):
 
 
 def act(client, esc, action, **data):
-    return client.post(reverse("escalations:action", args=[esc.pk, action]), {"version": esc.version, **data})
+    return client.post(reverse(f"escalations:{action}", args=[esc.pk]), {"version": esc.version, **data})
 
 
 def test_the_owner_acknowledges_from_the_page(client, world):
@@ -96,7 +96,7 @@ def test_htmx_actions_return_the_panel(client, world):
     esc = raise_one(world)
     client.force_login(world.engineer)
     response = client.post(
-        reverse("escalations:action", args=[esc.pk, "acknowledge"]),
+        reverse("escalations:acknowledge", args=[esc.pk]),
         {"version": esc.version},
         headers={"HX-Request": "true"},
     )
@@ -133,7 +133,8 @@ def test_someone_elses_action_is_403_and_an_unknown_one_404(client, world):
     esc = raise_one(world)
     client.force_login(world.eng_manager)
     assert act(client, esc, "acknowledge").status_code == 403
-    assert act(client, esc, "explode").status_code == 404
+    unknown = reverse("escalations:detail", args=[esc.pk]) + "explode/"
+    assert client.post(unknown, {"version": esc.version}).status_code == 404
     client.force_login(world.auditor)
     assert client.get(reverse("escalations:detail", args=[esc.pk])).status_code == 200
     assert act(client, esc, "comment", text="Looks fine").status_code == 403
@@ -233,7 +234,7 @@ def test_an_htmx_refusal_comes_back_in_the_panel(client, world):
     esc = raise_one(world)
     client.force_login(world.eng_manager)
     response = client.post(
-        reverse("escalations:action", args=[esc.pk, "acknowledge"]),
+        reverse("escalations:acknowledge", args=[esc.pk]),
         {"version": esc.version},
         headers={"HX-Request": "true"},
     )

@@ -77,6 +77,6 @@ def test_a_version_that_does_not_parse_is_a_400_not_a_skipped_check(client, worl
     esc = raise_one(world)
     before = snapshot(esc)
     client.force_login(world.engineer)
-    response = client.post(reverse("escalations:action", args=[esc.pk, "acknowledge"]), {"version": "x" * 40})
+    response = client.post(reverse("escalations:acknowledge", args=[esc.pk]), {"version": "x" * 40})
     assert response.status_code == 400
     assert snapshot(esc) == before

@@ -376,7 +376,7 @@ def test_the_walk_finds_the_parameters_and_forms_it_must(walked):
     [raise_form] = by_path[reverse("escalations:raise")].post_forms
     assert {"impact_expected_at", "situation"} <= {f.name for f in raise_form.fields}  # after a service
     post_only = {t.name for t in targets if 405 in t.status.values()}
-    assert {"logout", "escalations:action", "approvals:decide", "policies:review"} <= post_only
+    assert {"logout", "escalations:escalate", "approvals:decide", "policies:review"} <= post_only
     without_form = post_only - {t.name for t in targets if t.post_forms}
     assert not without_form, f"no page offers a form for {without_form}: the walk cannot reach them"
 
