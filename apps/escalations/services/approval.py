@@ -14,16 +14,16 @@ from apps.escalations.models import (
 from apps.escalations.services.common import (
     ACK_DUE,
     Conflict,
-    _audit,
-    _commit,
-    _event,
-    _lock,
-    _refresh_next_due,
-    _require_status,
-    _schedule,
+    audit,
+    commit,
+    lock,
+    refresh_next_due,
+    require_status,
+    schedule_clock,
+    timeline_event,
 )
 from apps.escalations.services.routing import (
-    _enter_level,
+    enter_level,
 )
 from apps.timers.services import deadlines_cancel_for
 
@@ -46,18 +46,18 @@ def escalation_reach_approved_level(
 ) -> Escalation:
     """The approval for ``level_order`` was given (or nobody was left to ask): reach it. The
     level's executive is not sent the usual assignment: the approvals app sends the brief."""
-    esc = _lock(escalation)
+    esc = lock(escalation)
     _require_awaiting(esc, level_order)
-    _event(esc, Kind.APPROVAL_DECIDED, actor, note, level=level_order, outcome="approved")
-    _enter_level(esc, order=level_order, actor=actor, now=timezone.now(), cause="approved", approved=True)
-    _audit(esc, "approval_granted", actor, to_level=level_order)
-    _commit(esc, actor, f"Level {level_order} approved")
+    timeline_event(esc, Kind.APPROVAL_DECIDED, actor, note, level=level_order, outcome="approved")
+    enter_level(esc, order=level_order, actor=actor, now=timezone.now(), cause="approved", approved=True)
+    audit(esc, "approval_granted", actor, to_level=level_order)
+    commit(esc, actor, f"Level {level_order} approved")
     return esc
 
 
 def escalation_approval_refused(*, escalation: Escalation, level_order: int, actor, note: str) -> Escalation:
     """The approval was refused: back where it was, with the owner's clock running again."""
-    esc = _lock(escalation)
+    esc = lock(escalation)
     _require_awaiting(esc, level_order)
     esc.status = esc.resume_status or Status.OPEN
     esc.pending_level, esc.resume_status = None, ""
@@ -69,11 +69,11 @@ def escalation_approval_refused(*, escalation: Escalation, level_order: int, act
             duration=esc.frozen.threshold.acknowledge_within,
         )
         esc.ack_due_at = due.at
-        _schedule(esc, ACK_DUE, due.at, level=esc.current_level, owner=esc.owner_id)
-    _refresh_next_due(esc)
-    _event(esc, Kind.APPROVAL_DECIDED, actor, note, level=level_order, outcome="rejected")
-    _audit(esc, "approval_refused", actor, level=level_order)
-    _commit(esc, actor, f"Level {level_order} approval refused")
+        schedule_clock(esc, ACK_DUE, due.at, level=esc.current_level, owner=esc.owner_id)
+    refresh_next_due(esc)
+    timeline_event(esc, Kind.APPROVAL_DECIDED, actor, note, level=level_order, outcome="rejected")
+    audit(esc, "approval_refused", actor, level=level_order)
+    commit(esc, actor, f"Level {level_order} approval refused")
     return esc
 
 
@@ -81,15 +81,15 @@ def escalation_await_approval(
     *, escalation: Escalation, level_order: int, actor, note: str, event_key: str = ""
 ) -> Escalation:
     """Wait again for an approval the approvals app has opened itself (an appeal)."""
-    esc = _lock(escalation)
-    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "sent for approval")
+    esc = lock(escalation)
+    require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "sent for approval")
     if esc.level(level_order) is None or level_order <= esc.current_level:
         raise Conflict(f"Level {level_order} is no longer above where {esc.reference} is.")
     esc.resume_status, esc.status, esc.pending_level = esc.status, Status.AWAITING_APPROVAL, level_order
     deadlines_cancel_for(subject=esc, kind=ACK_DUE)
     esc.ack_due_at = None
-    _refresh_next_due(esc)
-    _event(esc, Kind.APPROVAL_REQUESTED, actor, note, level=level_order, event_key=event_key)
-    _audit(esc, "approval_requested", actor, level=level_order)
-    _commit(esc, actor, f"Approval for level {level_order} asked again")
+    refresh_next_due(esc)
+    timeline_event(esc, Kind.APPROVAL_REQUESTED, actor, note, level=level_order, event_key=event_key)
+    audit(esc, "approval_requested", actor, level=level_order)
+    commit(esc, actor, f"Approval for level {level_order} asked again")
     return esc

@@ -18,20 +18,20 @@ from apps.escalations.services.common import (
     ACK_DUE,
     RESOLVE_DUE,
     UPDATE_DUE,
-    _commit,
-    _deferral_note,
-    _event,
-    _notify,
-    _refresh_next_due,
-    _schedule,
+    commit,
+    deferral_note,
     manager_to_tell,
+    notify_people,
+    refresh_next_due,
+    schedule_clock,
+    timeline_event,
 )
 from apps.escalations.services.lifecycle import (
     escalation_close,
 )
 from apps.escalations.services.routing import (
-    _assign,
-    _enter_level,
+    assign_owner,
+    enter_level,
 )
 from apps.timers.services import deadline_schedule
 
@@ -47,14 +47,14 @@ def _defer_if_in_maintenance(esc: Escalation, kind: str, payload: dict, clock: s
     due = ch.defer_for_maintenance(esc.service, now)
     if not due.deferred_by:
         return False
-    _schedule(esc, kind, due.at, **payload)
+    schedule_clock(esc, kind, due.at, **payload)
     if kind == ACK_DUE:
         esc.ack_due_at = due.at
     elif kind == RESOLVE_DUE:
         esc.resolve_due_at = due.at
-    _refresh_next_due(esc)
-    _deferral_note(esc, due, clock)
-    _commit(esc, None, f"{clock.capitalize()} clock deferred by maintenance")
+    refresh_next_due(esc)
+    deferral_note(esc, due, clock)
+    commit(esc, None, f"{clock.capitalize()} clock deferred by maintenance")
     return True
 
 
@@ -76,7 +76,7 @@ def clock_acknowledge_missed(*, escalation_id: int, payload: dict) -> None:
     owner = esc.owner
     backup = ch.reachable_backup(owner, now) if owner and esc.ack_misses == 0 else None
     if backup is not None and backup != owner:
-        event = _event(
+        event = timeline_event(
             esc,
             Kind.ACK_MISSED,
             None,
@@ -86,13 +86,13 @@ def clock_acknowledge_missed(*, escalation_id: int, payload: dict) -> None:
             backup=backup.pk,
         )
         esc.ack_misses = 1
-        _assign(esc, esc.level(), backup, now=now, cause="acknowledgement missed", backup_for=owner)
-        _notify(esc, event, [owner], "escalation_ack_missed")
+        assign_owner(esc, esc.level(), backup, now=now, cause="acknowledgement missed", backup_for=owner)
+        notify_people(esc, event, [owner], "escalation_ack_missed")
         record(action="escalations.ack_missed", target=esc, data={"owner": owner.full_name, "then": "backup"})
     else:
         who = owner.full_name if owner else "Nobody"
         why = "again" if esc.ack_misses else "and has no backup available"
-        _event(
+        timeline_event(
             esc,
             Kind.ACK_MISSED,
             None,
@@ -100,8 +100,8 @@ def clock_acknowledge_missed(*, escalation_id: int, payload: dict) -> None:
             owner=owner.pk if owner else None,
         )
         record(action="escalations.ack_missed", target=esc, data={"owner": who, "then": "escalate"})
-        _enter_level(esc, order=esc.current_level + 1, actor=None, now=now, cause="acknowledgement missed")
-    _commit(esc, None, "Acknowledgement missed")
+        enter_level(esc, order=esc.current_level + 1, actor=None, now=now, cause="acknowledgement missed")
+    commit(esc, None, "Acknowledgement missed")
 
 
 def clock_resolve_breached(*, escalation_id: int, payload: dict) -> None:
@@ -117,19 +117,19 @@ def clock_resolve_breached(*, escalation_id: int, payload: dict) -> None:
     if _defer_if_in_maintenance(esc, RESOLVE_DUE, payload, "resolve"):
         return
     esc.resolve_breached_at = timezone.now()
-    _refresh_next_due(esc)
+    refresh_next_due(esc)
     manager = manager_to_tell(esc.owner)
     told = f"; {manager.full_name} (the owner's manager) has been told" if manager else ""
-    event = _event(
+    event = timeline_event(
         esc, Kind.RESOLVE_BREACHED, None, f"Not resolved by {esc.resolve_due_at:%a %d %b %H:%M} UTC{told}."
     )
-    _notify(esc, event, [manager, esc.owner], "escalation_resolve_breached", manager=manager)
+    notify_people(esc, event, [manager, esc.owner], "escalation_resolve_breached", manager=manager)
     record(
         action="escalations.resolve_breached",
         target=esc,
         data={"manager": manager.full_name if manager else None},
     )
-    _commit(esc, None, "Resolve deadline breached")
+    commit(esc, None, "Resolve deadline breached")
 
 
 def clock_update_due(*, escalation_id: int, payload: dict) -> None:
@@ -145,13 +145,13 @@ def clock_update_due(*, escalation_id: int, payload: dict) -> None:
     cadence = ch.update_cadence(esc.severity)
     now = timezone.now()
     if esc.owner is not None and esc.status != Status.AWAITING_APPROVAL:
-        event = _event(
+        event = timeline_event(
             esc,
             Kind.UPDATE_REMINDER,
             None,
             f"No stakeholder update for {_ago(esc.last_update_at, now)}: {esc.owner.full_name} reminded.",
         )
-        _notify(esc, event, [esc.owner], "escalation_update_due", cadence=cadence)
+        notify_people(esc, event, [esc.owner], "escalation_update_due", cadence=cadence)
     deadline_schedule(kind=UPDATE_DUE, subject=esc, due_at=now + cadence)
 
 

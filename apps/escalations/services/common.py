@@ -56,7 +56,7 @@ class Conflict(Exception):
 # --- shared steps -------------------------------------------------------------------------------
 
 
-def _lock(escalation: Escalation, expected_version: int | None = None) -> Escalation:
+def lock(escalation: Escalation, expected_version: int | None = None) -> Escalation:
     esc = (
         Escalation.objects.select_for_update(of=("self",))
         .select_related("owner", "service", "raiser")
@@ -72,12 +72,12 @@ def _lock(escalation: Escalation, expected_version: int | None = None) -> Escala
     return esc
 
 
-def _require_status(esc: Escalation, allowed, verb: str) -> None:
+def require_status(esc: Escalation, allowed, verb: str) -> None:
     if esc.status not in allowed:
         raise Conflict(f"{esc.reference} cannot be {verb}: it is {esc.get_status_display().lower()}.")
 
 
-def _require_owner(esc: Escalation, actor, verb: str) -> None:
+def require_owner(esc: Escalation, actor, verb: str) -> None:
     if not actor.has_perm(Cap.RESPOND_ESCALATION.perm):
         raise PermissionDenied(f"Your role does not allow you to {verb} escalations.")
     if esc.owner is None or esc.owner.user_id != actor.pk:
@@ -85,33 +85,33 @@ def _require_owner(esc: Escalation, actor, verb: str) -> None:
         raise PermissionDenied(f"Only the owner of {esc.reference} ({who}) can {verb} it.")
 
 
-def _require_participant(esc: Escalation, actor, verb: str) -> None:
+def require_participant(esc: Escalation, actor, verb: str) -> None:
     """Only the people taking part act on an escalation, whatever their role allows elsewhere
     (issue 8: a manager of another team could escalate anything they could see)."""
     if not is_participant(actor, esc):
         raise PermissionDenied(f"You take no part in {esc.reference}, so you cannot {verb} it.")
 
 
-def _require_raiser(esc: Escalation, actor, verb: str) -> None:
+def require_raiser(esc: Escalation, actor, verb: str) -> None:
     if esc.raiser_id != actor.pk:
         raise PermissionDenied(f"Only the person who raised {esc.reference} can {verb} it.")
 
 
-def _text(value, field: str, label: str, minimum: int) -> str:
+def required_text(value, field: str, label: str, minimum: int) -> str:
     value = (value or "").strip()
     if len(value) < minimum:
         raise ValidationError({field: f"{label} is required (at least {minimum} characters)."})
     return value
 
 
-def _commit(esc: Escalation, actor, reason: str) -> None:
+def commit(esc: Escalation, actor, reason: str) -> None:
     """Save the whole locked row once per verb: one history row, one version step."""
-    esc.version += 1  # the row is locked (_lock), so no one else can step it meanwhile
+    esc.version += 1  # the row is locked (lock), so no one else can step it meanwhile
     esc._history_user, esc._change_reason = actor, reason
     esc.save()
 
 
-def _event(
+def timeline_event(
     esc: Escalation, kind: str, actor, message: str, *, level: int | None = None, **data
 ) -> TimelineEvent:
     return TimelineEvent.objects.create(
@@ -126,14 +126,14 @@ def _event(
     )
 
 
-def _audit(esc: Escalation, verb: str, actor, **data) -> None:
+def audit(esc: Escalation, verb: str, actor, **data) -> None:
     data.setdefault("status", esc.status)
     data.setdefault("level", esc.current_level)
     data.setdefault("version", esc.version + 1)  # the version this change creates
     record(action=f"escalations.{verb}", actor=actor, target=esc, data=data)
 
 
-def _notify(
+def notify_people(
     esc: Escalation, event: TimelineEvent, people, template: str, *, hold: bool = False, **context
 ) -> None:
     """One outbox row per person for this timeline event; the outbox refuses a second. Held
@@ -174,12 +174,12 @@ def grant_participant(esc: Escalation, person_or_user) -> None:
         assign_perm("escalations.view_escalation", user, esc)
 
 
-def _schedule(esc: Escalation, kind: str, due_at: datetime, **payload) -> None:
+def schedule_clock(esc: Escalation, kind: str, due_at: datetime, **payload) -> None:
     deadlines_cancel_for(subject=esc, kind=kind)
     deadline_schedule(kind=kind, subject=esc, due_at=due_at, payload=payload)
 
 
-def _refresh_next_due(esc: Escalation) -> None:
+def refresh_next_due(esc: Escalation) -> None:
     if esc.status == Status.OPEN and esc.ack_due_at:
         esc.next_due_at = esc.ack_due_at
     elif esc.status in ACTIVE and esc.resolve_due_at and not esc.resolve_breached_at:
@@ -188,10 +188,10 @@ def _refresh_next_due(esc: Escalation) -> None:
         esc.next_due_at = None
 
 
-def _deferral_note(esc: Escalation, due: ch.Due, clock: str) -> None:
+def deferral_note(esc: Escalation, due: ch.Due, clock: str) -> None:
     if due.deferred_by:
         names = ", ".join(f"“{w.name}”" for w in due.deferred_by)
-        _event(
+        timeline_event(
             esc,
             Kind.CLOCK_DEFERRED,
             None,

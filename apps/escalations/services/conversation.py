@@ -23,16 +23,16 @@ from apps.escalations.services.common import (
     SUBJECT_TYPE,
     UPDATE_DUE,
     Conflict,
-    _audit,
-    _commit,
-    _event,
-    _lock,
-    _notify,
-    _require_owner,
-    _require_participant,
-    _require_status,
-    _schedule,
-    _text,
+    audit,
+    commit,
+    lock,
+    notify_people,
+    require_owner,
+    require_participant,
+    require_status,
+    required_text,
+    schedule_clock,
+    timeline_event,
 )
 from apps.notifications.services import notifications_release
 from apps.policies.content import check_outgoing
@@ -61,24 +61,24 @@ def escalation_comment(
 ) -> TimelineEvent:
     """A comment on the timeline; a stakeholder update (the owner's) goes to everyone involved
     and restarts the update clock. Not a state change: no version step."""
-    esc = _lock(escalation)
-    _require_status(esc, ACTIVE + (Status.RESOLVED,), "commented on")
-    _require_participant(esc, actor, "comment on")
-    text = _text(text, "text", "The comment", 2)
+    esc = lock(escalation)
+    require_status(esc, ACTIVE + (Status.RESOLVED,), "commented on")
+    require_participant(esc, actor, "comment on")
+    text = required_text(text, "text", "The comment", 2)
     if stakeholder_update:
-        _require_owner(esc, actor, "post stakeholder updates on")
+        require_owner(esc, actor, "post stakeholder updates on")
         check_outgoing({"The update": text}, field="text")
-        event = _event(esc, Kind.UPDATE, actor, text, held=esc.embargoed)
+        event = timeline_event(esc, Kind.UPDATE, actor, text, held=esc.embargoed)
         others = [p for p in stakeholders(esc) if p.user_id != actor.pk]
-        _notify(esc, event, others, "escalation_update", hold=esc.embargoed, text=text)
+        notify_people(esc, event, others, "escalation_update", hold=esc.embargoed, text=text)
         now = timezone.now()
         esc.last_update_at = now
         esc._history_user, esc._change_reason = actor, "Stakeholder update posted"
         esc.save(update_fields=["last_update_at", "updated_at"])
         if esc.status in ACTIVE:
-            _schedule(esc, UPDATE_DUE, now + ch.update_cadence(esc.severity))
+            schedule_clock(esc, UPDATE_DUE, now + ch.update_cadence(esc.severity))
     else:
-        event = _event(esc, Kind.COMMENT, actor, text)
+        event = timeline_event(esc, Kind.COMMENT, actor, text)
     record(
         action="escalations.update_posted" if stakeholder_update else "escalations.commented",
         actor=actor,
@@ -93,9 +93,9 @@ def escalation_note(
 ) -> TimelineEvent:
     """A timeline entry written by another app about this escalation (no state change)."""
     return (
-        _event(escalation, kind, actor, message, event_key=event_key, **data)
+        timeline_event(escalation, kind, actor, message, event_key=event_key, **data)
         if event_key
-        else _event(escalation, kind, actor, message, **data)
+        else timeline_event(escalation, kind, actor, message, **data)
     )
 
 
@@ -105,8 +105,8 @@ def escalation_set_embargo(
 ) -> Escalation:
     """Hold (or release) every message that leaves the people working on it: stakeholder updates
     and executive briefs wait in the outbox until the embargo is lifted."""
-    esc = _lock(escalation, expected_version)
-    _require_status(esc, ACTIVE + (Status.RESOLVED,), "embargoed")
+    esc = lock(escalation, expected_version)
+    require_status(esc, ACTIVE + (Status.RESOLVED,), "embargoed")
     if actor.pk not in {esc.raiser_id, esc.owner.user_id if esc.owner else None} and not (
         Role.EXECUTIVE in actor.roles and is_participant(actor, esc)
     ):
@@ -115,9 +115,9 @@ def escalation_set_embargo(
         )
     if esc.embargoed == embargoed:
         raise Conflict(f"{esc.reference} is {'already' if embargoed else 'not'} under embargo.")
-    reason = _text(reason, "reason", "The reason", MIN_REASON)
+    reason = required_text(reason, "reason", "The reason", MIN_REASON)
     esc.embargoed = embargoed
-    _event(
+    timeline_event(
         esc,
         Kind.EMBARGO,
         actor,
@@ -130,9 +130,9 @@ def escalation_set_embargo(
     if not embargoed:
         released = notifications_release(subject_type=SUBJECT_TYPE, subject_id=str(esc.pk))
         if released:
-            _event(
+            timeline_event(
                 esc, Kind.EMBARGO, None, f"{released} held message{'s' if released != 1 else ''} released."
             )
-    _audit(esc, "embargo_set" if embargoed else "embargo_lifted", actor, reason=reason)
-    _commit(esc, actor, "Embargo set" if embargoed else "Embargo lifted")
+    audit(esc, "embargo_set" if embargoed else "embargo_lifted", actor, reason=reason)
+    commit(esc, actor, "Embargo set" if embargoed else "Embargo lifted")
     return esc

@@ -34,24 +34,24 @@ from apps.escalations.services.common import (
     REQUIRED_TEXT,
     RESOLVE_DUE,
     UPDATE_DUE,
-    _audit,
-    _commit,
-    _deferral_note,
-    _event,
-    _lock,
-    _notify,
-    _refresh_next_due,
-    _require_owner,
-    _require_participant,
-    _require_raiser,
-    _require_status,
-    _schedule,
-    _text,
+    audit,
+    commit,
+    deferral_note,
     grant_participant,
+    lock,
+    notify_people,
+    refresh_next_due,
+    require_owner,
+    require_participant,
+    require_raiser,
+    require_status,
+    required_text,
+    schedule_clock,
+    timeline_event,
 )
 from apps.escalations.services.routing import (
-    _assign,
-    _enter_level,
+    assign_owner,
+    enter_level,
 )
 from apps.policies.models import CustomerTier, Service, Severity
 from apps.policies.selectors import policy_for
@@ -164,15 +164,15 @@ def escalation_raise(
         policy_version=version,
         chain=frozen.to_json(),
         raised_at=now,
-        version=0,  # _commit makes it 1
+        version=0,  # commit makes it 1
         extra_fields={k: v for k, v in extra.items() if k in wanted},
         **{k: (v.strip() if isinstance(v, str) else v) for k, v in fields.items()},
     )
-    esc.skip_history_when_saving = True  # one history row for the whole raise, written by _commit
+    esc.skip_history_when_saving = True  # one history row for the whole raise, written by commit
     esc.save()
     del esc.skip_history_when_saving
     grant_participant(esc, actor)
-    _event(
+    timeline_event(
         esc,
         Kind.RAISED,
         actor,
@@ -181,15 +181,15 @@ def escalation_raise(
         level=1,
         policy_version=version,
     )
-    _enter_level(esc, order=1, actor=actor, now=now, cause="raised")
+    enter_level(esc, order=1, actor=actor, now=now, cause="raised")
     resolve = ch.clock_due(chain=frozen, service=service, start=now, duration=frozen.threshold.resolve_within)
     esc.resolve_due_at = resolve.at
-    _schedule(esc, RESOLVE_DUE, resolve.at)
-    _deferral_note(esc, resolve, "resolve")
+    schedule_clock(esc, RESOLVE_DUE, resolve.at)
+    deferral_note(esc, resolve, "resolve")
     esc.last_update_at = now
-    _schedule(esc, UPDATE_DUE, now + ch.update_cadence(severity))
-    _refresh_next_due(esc)
-    _audit(
+    schedule_clock(esc, UPDATE_DUE, now + ch.update_cadence(severity))
+    refresh_next_due(esc)
+    audit(
         esc,
         "raised",
         actor,
@@ -199,7 +199,7 @@ def escalation_raise(
         service=service.slug,
         confidential=confidential,
     )
-    _commit(esc, actor, "Raised")
+    commit(esc, actor, "Raised")
     return esc
 
 
@@ -210,21 +210,21 @@ def escalation_raise(
 def escalation_acknowledge(
     *, escalation: Escalation, actor, expected_version: int | None = None
 ) -> Escalation:
-    esc = _lock(escalation, expected_version)
-    _require_status(esc, {Status.OPEN}, "acknowledged")
-    _require_owner(esc, actor, "acknowledge")
+    esc = lock(escalation, expected_version)
+    require_status(esc, {Status.OPEN}, "acknowledged")
+    require_owner(esc, actor, "acknowledge")
     now = timezone.now()
     esc.status, esc.ack_misses = Status.ACKNOWLEDGED, 0
     esc.acknowledged_at = esc.acknowledged_at or now
     deadlines_cancel_for(subject=esc, kind=ACK_DUE)
     esc.ack_due_at = None
-    _refresh_next_due(esc)
-    event = _event(
+    refresh_next_due(esc)
+    event = timeline_event(
         esc, Kind.ACKNOWLEDGED, actor, f"Acknowledged by {esc.owner.full_name} at level {esc.current_level}."
     )
-    _notify(esc, event, [esc.raiser_person], "escalation_acknowledged")
-    _audit(esc, "acknowledged", actor, owner=esc.owner.full_name)
-    _commit(esc, actor, "Acknowledged")
+    notify_people(esc, event, [esc.raiser_person], "escalation_acknowledged")
+    audit(esc, "acknowledged", actor, owner=esc.owner.full_name)
+    commit(esc, actor, "Acknowledged")
     return esc
 
 
@@ -238,10 +238,10 @@ def escalation_hand_off(
     expected_version: int | None = None,
 ) -> Escalation:
     """Pass ownership at the same level; the new owner acknowledges afresh, with the context."""
-    esc = _lock(escalation, expected_version)
-    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "handed off")
-    _require_owner(esc, actor, "hand off")
-    summary = _text(context_summary, "context_summary", "A context summary for the next owner", MIN_SUMMARY)
+    esc = lock(escalation, expected_version)
+    require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "handed off")
+    require_owner(esc, actor, "hand off")
+    summary = required_text(context_summary, "context_summary", "A context summary for the next owner", MIN_SUMMARY)
     if to_person is None:
         raise ValidationError({"to_person": "Choose who takes it over."})
     if to_person.pk == esc.owner_id:
@@ -273,10 +273,10 @@ def escalation_hand_off(
         chain=esc.frozen, service=esc.service, start=now, duration=esc.frozen.threshold.acknowledge_within
     )
     esc.ack_due_at = due.at
-    _refresh_next_due(esc)
-    _schedule(esc, ACK_DUE, due.at, level=esc.current_level, owner=to_person.pk)
+    refresh_next_due(esc)
+    schedule_clock(esc, ACK_DUE, due.at, level=esc.current_level, owner=to_person.pk)
     grant_participant(esc, to_person)
-    event = _event(
+    event = timeline_event(
         esc,
         Kind.HANDED_OFF,
         actor,
@@ -284,12 +284,12 @@ def escalation_hand_off(
         to=to_person.pk,
         **{"from": previous.pk},
     )
-    _deferral_note(esc, due, "acknowledge")
-    _notify(
+    deferral_note(esc, due, "acknowledge")
+    notify_people(
         esc, event, [to_person], "escalation_handed_off", summary=summary, previous=previous, due_at=due.at
     )
-    _audit(esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name})
-    _commit(esc, actor, "Handed off")
+    audit(esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name})
+    commit(esc, actor, "Handed off")
     return esc
 
 
@@ -303,9 +303,9 @@ def escalation_escalate(
     expected_version: int | None = None,
 ) -> Escalation:
     """Move the escalation up the chain (to the next level, or a chosen higher one)."""
-    esc = _lock(escalation, expected_version)
-    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "escalated")
-    _require_participant(esc, actor, "escalate")
+    esc = lock(escalation, expected_version)
+    require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "escalated")
+    require_participant(esc, actor, "escalate")
     target = to_level or esc.current_level + 1
     level = esc.level(target)
     if level is None or target <= esc.current_level:
@@ -316,10 +316,10 @@ def escalation_escalate(
         raise PermissionDenied(
             f"Your role may not escalate to level {target} ({level.name}) under this policy."
         )
-    reason = _text(reason, "reason", "The reason for escalating", MIN_REASON)
+    reason = required_text(reason, "reason", "The reason for escalating", MIN_REASON)
     now = timezone.now()
     previous = esc.owner
-    event = _event(
+    event = timeline_event(
         esc,
         Kind.ESCALATED,
         actor,
@@ -332,13 +332,13 @@ def escalation_escalate(
         level=target,
         reason=reason,
     )
-    _enter_level(esc, order=target, actor=actor, now=now, cause="escalated")
+    enter_level(esc, order=target, actor=actor, now=now, cause="escalated")
     told = (
         previous if previous is not None and previous != esc.owner and previous.user_id != actor.pk else None
     )
-    _notify(esc, event, [told], "escalation_escalated", reason=reason)
-    _audit(esc, "escalated", actor, to_level=target, reason=reason)
-    _commit(esc, actor, f"Escalated to level {target}")
+    notify_people(esc, event, [told], "escalation_escalated", reason=reason)
+    audit(esc, "escalated", actor, to_level=target, reason=reason)
+    commit(esc, actor, f"Escalated to level {target}")
     return esc
 
 
@@ -347,15 +347,15 @@ def escalation_de_escalate(
     *, escalation: Escalation, actor, to_level: int, reason: str, expected_version: int | None = None
 ) -> Escalation:
     """Send it back down to a lower level that can handle it; the owner there acknowledges."""
-    esc = _lock(escalation, expected_version)
-    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "de-escalated")
-    _require_owner(esc, actor, "de-escalate")
+    esc = lock(escalation, expected_version)
+    require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "de-escalated")
+    require_owner(esc, actor, "de-escalate")
     if esc.level(to_level) is None or to_level >= esc.current_level:
         raise ValidationError(
             {"to_level": f"Choose a level below the current one (level {esc.current_level})."}
         )
-    reason = _text(reason, "reason", "The reason for de-escalating", MIN_REASON)
-    event = _event(
+    reason = required_text(reason, "reason", "The reason for de-escalating", MIN_REASON)
+    event = timeline_event(
         esc,
         Kind.DE_ESCALATED,
         actor,
@@ -363,10 +363,10 @@ def escalation_de_escalate(
         level=to_level,
         reason=reason,
     )
-    _enter_level(esc, order=to_level, actor=actor, now=timezone.now(), cause="de-escalated")
-    _notify(esc, event, [esc.raiser_person], "escalation_progress", level=esc.level())
-    _audit(esc, "de_escalated", actor, to_level=to_level, reason=reason)
-    _commit(esc, actor, f"De-escalated to level {to_level}")
+    enter_level(esc, order=to_level, actor=actor, now=timezone.now(), cause="de-escalated")
+    notify_people(esc, event, [esc.raiser_person], "escalation_progress", level=esc.level())
+    audit(esc, "de_escalated", actor, to_level=to_level, reason=reason)
+    commit(esc, actor, f"De-escalated to level {to_level}")
     return esc
 
 
@@ -380,9 +380,9 @@ def escalation_resolve(
     expected_version: int | None = None,
 ) -> Escalation:
     """Resolve with a summary and every de-escalation criterion of the policy confirmed."""
-    esc = _lock(escalation, expected_version)
-    _require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "resolved")
-    _require_owner(esc, actor, "resolve")
+    esc = lock(escalation, expected_version)
+    require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "resolved")
+    require_owner(esc, actor, "resolve")
     errors: dict[str, list[str]] = {}
     summary = (summary or "").strip()
     if len(summary) < MIN_SUMMARY:
@@ -399,16 +399,16 @@ def escalation_resolve(
     for kind in (ACK_DUE, RESOLVE_DUE, UPDATE_DUE):
         deadlines_cancel_for(subject=esc, kind=kind)
     esc.ack_due_at = None
-    _refresh_next_due(esc)
+    refresh_next_due(esc)
     close_at = now + timedelta(hours=settings.ESCALATION_AUTO_CLOSE_HOURS)
-    _schedule(esc, AUTO_CLOSE, close_at)
+    schedule_clock(esc, AUTO_CLOSE, close_at)
     approval_gate().withdraw(escalation=esc, actor=actor, reason="resolved")
-    event = _event(
+    event = timeline_event(
         esc, Kind.RESOLVED, actor, f"Resolved by {esc.owner.full_name}: {summary}", criteria=esc.criteria
     )
-    _notify(esc, event, [esc.raiser_person], "escalation_resolved", close_at=close_at)
-    _audit(esc, "resolved", actor, summary=summary, criteria=esc.criteria)
-    _commit(esc, actor, "Resolved")
+    notify_people(esc, event, [esc.raiser_person], "escalation_resolved", close_at=close_at)
+    audit(esc, "resolved", actor, summary=summary, criteria=esc.criteria)
+    commit(esc, actor, "Resolved")
     return esc
 
 
@@ -418,10 +418,10 @@ def escalation_resolve(
 @transaction.atomic
 def escalation_close(*, escalation: Escalation, actor, expected_version: int | None = None) -> Escalation:
     """The raiser confirms the resolution (``actor=None``: closed by the auto-close clock)."""
-    esc = _lock(escalation, expected_version)
-    _require_status(esc, {Status.RESOLVED}, "closed")
+    esc = lock(escalation, expected_version)
+    require_status(esc, {Status.RESOLVED}, "closed")
     if actor is not None:
-        _require_raiser(esc, actor, "close")
+        require_raiser(esc, actor, "close")
         message = "Closed: the raiser confirmed the resolution."
     else:
         message = (
@@ -430,10 +430,10 @@ def escalation_close(*, escalation: Escalation, actor, expected_version: int | N
         )
     esc.status, esc.closed_at = Status.CLOSED, timezone.now()
     deadlines_cancel_for(subject=esc, kind=AUTO_CLOSE)
-    event = _event(esc, Kind.CLOSED, actor, message)
-    _notify(esc, event, [esc.owner], "escalation_closed")
-    _audit(esc, "closed", actor, automatic=actor is None)
-    _commit(esc, actor, "Closed")
+    event = timeline_event(esc, Kind.CLOSED, actor, message)
+    notify_people(esc, event, [esc.owner], "escalation_closed")
+    audit(esc, "closed", actor, automatic=actor is None)
+    commit(esc, actor, "Closed")
     return esc
 
 
@@ -442,10 +442,10 @@ def escalation_reopen(
     *, escalation: Escalation, actor, reason: str, expected_version: int | None = None
 ) -> Escalation:
     """The raiser says it is not resolved: back to the owner, with fresh clocks."""
-    esc = _lock(escalation, expected_version)
-    _require_status(esc, {Status.RESOLVED}, "reopened")
-    _require_raiser(esc, actor, "reopen")
-    reason = _text(reason, "reason", "Why it is not resolved", MIN_REASON)
+    esc = lock(escalation, expected_version)
+    require_status(esc, {Status.RESOLVED}, "reopened")
+    require_raiser(esc, actor, "reopen")
+    reason = required_text(reason, "reason", "Why it is not resolved", MIN_REASON)
     now = timezone.now()
     esc.resolved_at, esc.resolution_summary, esc.criteria_confirmed = None, "", []
     esc.resolve_breached_at = None
@@ -454,17 +454,17 @@ def escalation_reopen(
         chain=esc.frozen, service=esc.service, start=now, duration=esc.frozen.threshold.resolve_within
     )
     esc.resolve_due_at = resolve.at
-    _schedule(esc, RESOLVE_DUE, resolve.at)
-    _schedule(esc, UPDATE_DUE, now + ch.update_cadence(esc.severity))
-    event = _event(esc, Kind.REOPENED, actor, f"Reopened by the raiser: {reason}", reason=reason)
+    schedule_clock(esc, RESOLVE_DUE, resolve.at)
+    schedule_clock(esc, UPDATE_DUE, now + ch.update_cadence(esc.severity))
+    event = timeline_event(esc, Kind.REOPENED, actor, f"Reopened by the raiser: {reason}", reason=reason)
     level = esc.level()
     if esc.owner is not None and ch.reachable(esc.owner):
-        _assign(esc, level, esc.owner, now=now, cause="reopened")
+        assign_owner(esc, level, esc.owner, now=now, cause="reopened")
     else:
-        _enter_level(esc, order=esc.current_level, actor=actor, now=now, cause="reopened")
-    _notify(esc, event, [esc.owner], "escalation_reopened", reason=reason)
-    _audit(esc, "reopened", actor, reason=reason)
-    _commit(esc, actor, "Reopened")
+        enter_level(esc, order=esc.current_level, actor=actor, now=now, cause="reopened")
+    notify_people(esc, event, [esc.owner], "escalation_reopened", reason=reason)
+    audit(esc, "reopened", actor, reason=reason)
+    commit(esc, actor, "Reopened")
     return esc
 
 
@@ -473,18 +473,18 @@ def escalation_withdraw(
     *, escalation: Escalation, actor, reason: str, expected_version: int | None = None
 ) -> Escalation:
     """The raiser withdraws a concern that no longer stands; every clock stops."""
-    esc = _lock(escalation, expected_version)
-    _require_status(esc, ACTIVE, "withdrawn")
-    _require_raiser(esc, actor, "withdraw")
-    reason = _text(reason, "reason", "The reason for withdrawing", MIN_REASON)
+    esc = lock(escalation, expected_version)
+    require_status(esc, ACTIVE, "withdrawn")
+    require_raiser(esc, actor, "withdraw")
+    reason = required_text(reason, "reason", "The reason for withdrawing", MIN_REASON)
     esc.status, esc.closed_at, esc.pending_level = Status.WITHDRAWN, timezone.now(), None
     for kind in ALL_CLOCKS:
         deadlines_cancel_for(subject=esc, kind=kind)
     esc.ack_due_at = None
-    _refresh_next_due(esc)
+    refresh_next_due(esc)
     approval_gate().withdraw(escalation=esc, actor=actor, reason=reason)
-    event = _event(esc, Kind.WITHDRAWN, actor, f"Withdrawn by the raiser: {reason}", reason=reason)
-    _notify(esc, event, [esc.owner], "escalation_withdrawn", reason=reason)
-    _audit(esc, "withdrawn", actor, reason=reason)
-    _commit(esc, actor, "Withdrawn")
+    event = timeline_event(esc, Kind.WITHDRAWN, actor, f"Withdrawn by the raiser: {reason}", reason=reason)
+    notify_people(esc, event, [esc.owner], "escalation_withdrawn", reason=reason)
+    audit(esc, "withdrawn", actor, reason=reason)
+    commit(esc, actor, "Withdrawn")
     return esc

@@ -20,13 +20,13 @@ from apps.escalations.models import (
 from apps.escalations.services.common import (
     ACK_DUE,
     Conflict,
-    _deferral_note,
-    _event,
-    _notify,
-    _refresh_next_due,
-    _schedule,
+    deferral_note,
     grant_participant,
     manager_to_tell,
+    notify_people,
+    refresh_next_due,
+    schedule_clock,
+    timeline_event,
 )
 from apps.timers.services import deadlines_cancel_for
 
@@ -36,7 +36,7 @@ Kind = TimelineEvent.Kind
 # --- routing: reaching a level -----------------------------------------------------------------
 
 
-def _enter_level(
+def enter_level(
     esc: Escalation, *, order: int, actor, now: datetime, cause: str, approved: bool = False
 ) -> None:
     """Route to level ``order``: levels nobody can reach right now are skipped at once (and say
@@ -51,7 +51,7 @@ def _enter_level(
             return
         person = ch.level_contact(level, now)
         if person is None:
-            event = _event(
+            event = timeline_event(
                 esc,
                 Kind.LEVEL_SKIPPED,
                 None,
@@ -63,11 +63,11 @@ def _enter_level(
             order += 1
             approved = False
             continue
-        _assign(esc, level, person, now=now, cause=cause, announce=not approved)
+        assign_owner(esc, level, person, now=now, cause=cause, announce=not approved)
         return
 
 
-def _assign(
+def assign_owner(
     esc: Escalation,
     level: FrozenLevel,
     person: Person,
@@ -88,8 +88,8 @@ def _assign(
         chain=esc.frozen, service=esc.service, start=now, duration=esc.frozen.threshold.acknowledge_within
     )
     esc.ack_due_at = due.at
-    _refresh_next_due(esc)
-    _schedule(esc, ACK_DUE, due.at, level=level.order, owner=person.pk)
+    refresh_next_due(esc)
+    schedule_clock(esc, ACK_DUE, due.at, level=level.order, owner=person.pk)
     grant_participant(esc, person)
     if backup_for is not None:
         message = (
@@ -101,12 +101,12 @@ def _assign(
             f"Level {level.order} ({level.name}) reached: {person.full_name} owns it now and must "
             f"acknowledge by {due.at:%a %d %b %H:%M} UTC."
         )
-    event = _event(esc, Kind.LEVEL_REACHED, None, message, level=level.order, owner=person.pk, cause=cause)
-    _deferral_note(esc, due, "acknowledge")
+    event = timeline_event(esc, Kind.LEVEL_REACHED, None, message, level=level.order, owner=person.pk, cause=cause)
+    deferral_note(esc, due, "acknowledge")
     if announce:
-        _notify(esc, event, [person], "escalation_assigned", level=level, due_at=due.at, previous=previous)
+        notify_people(esc, event, [person], "escalation_assigned", level=level, due_at=due.at, previous=previous)
     if esc.raiser_person and esc.raiser_person != person and level.order > 1:
-        _notify(esc, event, [esc.raiser_person], "escalation_progress", level=level)
+        notify_people(esc, event, [esc.raiser_person], "escalation_progress", level=level)
 
 
 def _request_approval(esc: Escalation, level: FrozenLevel, actor, cause: str) -> None:
@@ -123,8 +123,8 @@ def _request_approval(esc: Escalation, level: FrozenLevel, actor, cause: str) ->
     esc.status, esc.pending_level = Status.AWAITING_APPROVAL, level.order
     deadlines_cancel_for(subject=esc, kind=ACK_DUE)
     esc.ack_due_at = None
-    _refresh_next_due(esc)
-    _event(
+    refresh_next_due(esc)
+    timeline_event(
         esc,
         Kind.APPROVAL_REQUESTED,
         None,
@@ -144,8 +144,8 @@ def _top_of_chain(esc: Escalation, now: datetime, why: str = "") -> None:
     manager = manager_to_tell(esc.owner)
     deadlines_cancel_for(subject=esc, kind=ACK_DUE)
     esc.ack_due_at = None
-    _refresh_next_due(esc)
-    event = _event(
+    refresh_next_due(esc)
+    event = timeline_event(
         esc,
         Kind.LEVEL_SKIPPED,
         None,
@@ -155,4 +155,4 @@ def _top_of_chain(esc: Escalation, now: datetime, why: str = "") -> None:
         + " have been told.",
     )
     record(action="escalations.chain_exhausted", target=esc, data={"level": esc.current_level})
-    _notify(esc, event, [policy_owner, manager, esc.owner], "escalation_chain_exhausted")
+    notify_people(esc, event, [policy_owner, manager, esc.owner], "escalation_chain_exhausted")
