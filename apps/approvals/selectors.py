@@ -14,7 +14,14 @@ from django.utils import timezone
 
 from apps.accounts.roles import Cap, Role
 from apps.approvals import routing
-from apps.approvals.models import ApprovalDecision, ApprovalRequest, ExecutiveBrief, Outcome, RequestStatus
+from apps.approvals.models import (
+    ApprovalDecision,
+    ApprovalRequest,
+    BriefReceipt,
+    ExecutiveBrief,
+    Outcome,
+    RequestStatus,
+)
 from apps.audit.services import record
 from apps.contacts.models import Person
 from apps.contacts.selectors import oversight_of, person_of
@@ -128,6 +135,37 @@ def appeal_chance(approval: ApprovalRequest) -> AppealChance:
             "appeal this rejection once that is decided, if it is still needed.",
         )
     return AppealChance("open", hearer)
+
+
+def request_page(user, approval: ApprovalRequest) -> dict:
+    """What the request page shows and offers this user: the brief, the chain of re-routes and
+    decisions, why the level was asked for, and whether they may decide, appeal (and to whom)
+    or go around a silent approver (from half the time on)."""
+    raiser = approval.raised_by_id == user.pk
+    appeal = appeal_chance(approval) if raiser else None
+    return {
+        "approval": approval,
+        "brief": getattr(approval, "brief", None) if approval.escalation_id else None,
+        "chain": approval.chain(),
+        "decisions": list(approval.decisions.order_by("at", "id")),
+        "asked_because": asked_because(approval),
+        "can_decide": approval.is_pending and not may_decide(user, approval),
+        "can_appeal": bool(appeal and appeal.state == "open"),
+        "appeal_to": appeal.hearer if appeal else None,
+        "no_appeal_possible": bool(appeal and appeal.state == "nobody"),
+        "can_go_around": raiser and approval.is_pending,
+        "around_from": approval.requested_at + (approval.due_at - approval.requested_at) / 2,
+    }
+
+
+def asked_because(approval: ApprovalRequest) -> str:
+    """Why the level was asked for: the words of whoever escalated, from the timeline."""
+    if not approval.escalation_id:
+        return ""
+    event = (
+        approval.escalation.timeline.filter(kind="escalated", level=approval.level).order_by("-at", "-id").first()
+    )
+    return event.data.get("reason", "") if event else ""
 
 
 def _involved(user) -> Q:
@@ -280,3 +318,52 @@ def get_brief_for_user(user, pk: int, *, reading: bool = True) -> ExecutiveBrief
         data={"escalation": brief.escalation.reference, "brief": brief.pk},
     )
     return brief
+
+
+def brief_page(user, brief: ExecutiveBrief) -> dict:
+    """What the brief page shows besides the brief: the reader's own receipt, who approved it
+    (from the decision log: an executive may have decided for the asked manager), and who has
+    received and acknowledged it."""
+    person = person_of(user)
+    return {
+        "brief": brief,
+        "receipt": BriefReceipt.objects.filter(brief=brief, executive=person).first() if person else None,
+        "approved": brief.approval.decisions.filter(outcome=Outcome.APPROVED).first(),
+        "receipts": list(brief.receipts.select_related("executive")),
+    }
+
+
+LOG_COLUMNS = [
+    "at",
+    "request",
+    "kind",
+    "escalation",
+    "level",
+    "policy",
+    "outcome",
+    "decided_by",
+    "on_behalf_of",
+    "asked_of",
+    "reason",
+    "waited_seconds",
+]
+
+
+def log_rows(decisions: QuerySet[ApprovalDecision]):
+    """The decision log export's rows, in ``LOG_COLUMNS`` order, read in chunks."""
+    for d in decisions.order_by("-at", "-id").iterator(chunk_size=2000):
+        approval = d.approval
+        yield [
+            d.at.isoformat(),
+            approval.pk,
+            approval.kind,
+            approval.escalation.reference if approval.escalation_id else "",
+            approval.level or "",
+            approval.escalation.policy.name if approval.escalation_id else "",
+            d.outcome,
+            d.decided_by_name,
+            d.on_behalf_of_name,
+            approval.approver.full_name,
+            d.reason,
+            d.waited_seconds,
+        ]

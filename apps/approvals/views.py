@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -15,15 +15,15 @@ from apps.accounts.roles import Cap
 from apps.approvals import selectors, services
 from apps.approvals.filters import DecisionFilter
 from apps.approvals.forms import DecisionForm, FreezeExceptionForm, ReasonForm
-from apps.approvals.models import ApprovalRequest, BriefReceipt
+from apps.approvals.models import ApprovalRequest
 from apps.approvals.tables import DecisionTable
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
 from apps.common.pagination import paginate, require_valid_filters
 from apps.common.params import int_param
-from apps.contacts.selectors import person_of
 from apps.escalations.services import Conflict
 from apps.policies.forms import apply_errors, error_dict
+from apps.policies.selectors import open_freezes
 
 
 @requires(Cap.DECIDE_APPROVAL)
@@ -32,34 +32,13 @@ def inbox(request):
     return render(request, "approvals/inbox.html", {"mine": mine, "others": others, "now": timezone.now()})
 
 
-def _asked_because(approval: ApprovalRequest) -> str:
-    """Why the level was asked for: the words of whoever escalated, from the timeline."""
-    if not approval.escalation_id:
-        return ""
-    event = approval.escalation.timeline.filter(kind="escalated", level=approval.level).order_by("-at", "-id").first()
-    return event.data.get("reason", "") if event else ""
-
-
 def _request_context(request, approval: ApprovalRequest, *, form=None, side_form=None, error: str = "") -> dict:
-    brief = getattr(approval, "brief", None) if approval.escalation_id else None
-    user = request.user
-    can_decide = approval.is_pending and not selectors.may_decide(user, approval)
-    raiser = approval.raised_by_id == user.pk
-    halfway = approval.requested_at + (approval.due_at - approval.requested_at) / 2
-    appeal = selectors.appeal_chance(approval) if raiser else None
+    page = selectors.request_page(request.user, approval)
+    if form is None and page["can_decide"]:
+        form = DecisionForm(initial={"version": approval.version}, brief=page["brief"])
     return {
-        "approval": approval,
-        "brief": brief,
-        "chain": approval.chain(),
-        "decisions": list(approval.decisions.order_by("at", "id")),
-        "asked_because": _asked_because(approval),
-        "can_decide": can_decide,
-        "form": form or (DecisionForm(initial={"version": approval.version}, brief=brief) if can_decide else None),
-        "can_appeal": bool(appeal and appeal.state == "open"),
-        "appeal_to": appeal.hearer if appeal else None,
-        "no_appeal_possible": bool(appeal and appeal.state == "nobody"),
-        "can_go_around": raiser and approval.is_pending,
-        "around_from": halfway,
+        **page,
+        "form": form,
         "side_form": side_form or ReasonForm(initial={"version": approval.version}),
         "error": error,
         "now": timezone.now(),
@@ -182,41 +161,7 @@ def _export(request, queryset):
         actor=request.user,
         data={"filters": {k: v for k, v in request.GET.items() if k != "export"}},
     )
-
-    header = [
-        "at",
-        "request",
-        "kind",
-        "escalation",
-        "level",
-        "policy",
-        "outcome",
-        "decided_by",
-        "on_behalf_of",
-        "asked_of",
-        "reason",
-        "waited_seconds",
-    ]
-
-    def rows():
-        for d in queryset.order_by("-at", "-id").iterator(chunk_size=2000):
-            r = d.approval
-            yield [
-                d.at.isoformat(),
-                r.pk,
-                r.kind,
-                r.escalation.reference if r.escalation_id else "",
-                r.level or "",
-                r.escalation.policy.name if r.escalation_id else "",
-                d.outcome,
-                d.decided_by_name,
-                d.on_behalf_of_name,
-                r.approver.full_name,
-                d.reason,
-                d.waited_seconds,
-            ]
-
-    return streamed_csv(name="decision-log", header=header, rows=rows())
+    return streamed_csv(name="decision-log", header=selectors.LOG_COLUMNS, rows=selectors.log_rows(queryset))
 
 
 @requires(Cap.BROWSE_AUDIT)
@@ -232,17 +177,7 @@ def bottlenecks(request):
 @authenticated
 def brief_detail(request, pk: int):
     brief = selectors.get_brief_for_user(request.user, pk)
-    person = person_of(request.user)
-    receipt = BriefReceipt.objects.filter(brief=brief, executive=person).first() if person else None
-    # Who approved, from the decision log: an executive may have decided for the asked manager.
-    approval = brief.approval.decisions.filter(outcome="approved").first()
-    context = {
-        "brief": brief,
-        "receipt": receipt,
-        "approval": approval,
-        "receipts": list(brief.receipts.select_related("executive")),
-    }
-    return render(request, "approvals/brief.html", context)
+    return render(request, "approvals/brief.html", selectors.brief_page(request.user, brief))
 
 
 @authenticated
@@ -261,11 +196,7 @@ def brief_ack(request, pk: int):
 @requires(Cap.RAISE_ESCALATION)
 def freeze_exception(request, freeze_pk: int):
     """Ask for a change during a freeze: the same approval engine, routed to your manager."""
-    from django.shortcuts import get_object_or_404
-
-    from apps.policies.models import ChangeFreeze
-
-    freeze = get_object_or_404(ChangeFreeze, pk=freeze_pk, ends_at__gt=timezone.now())
+    freeze = get_object_or_404(open_freezes(), pk=freeze_pk)
     form = FreezeExceptionForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -273,15 +204,20 @@ def freeze_exception(request, freeze_pk: int):
             approval = services.freeze_exception_request(
                 freeze=freeze, actor=request.user, change_summary=form.cleaned_data["change_summary"]
             )
-        except ValidationError as exc:
-            apply_errors(form, error_dict(exc))
-            status = 400
-        except Conflict as exc:
-            form.add_error(None, str(exc))
-            status = 409
+        except (ValidationError, Conflict) as exc:
+            status = _form_refusal(form, exc)
         else:
-            messages.success(
-                request, f"Asked: {approval.approver.full_name} decides by {approval.due_at:%a %d %b %H:%M} UTC."
-            )
+            due = f"{approval.due_at:%a %d %b %H:%M} UTC"
+            messages.success(request, f"Asked: {approval.approver.full_name} decides by {due}.")
             return redirect("approvals:request", approval.pk)
     return render(request, "approvals/freeze_exception.html", {"form": form, "freeze": freeze}, status=status)
+
+
+def _form_refusal(form, exc: Exception) -> int:
+    """Put a service's refusal on the form: bad input beside its field (400), a state that
+    does not allow it above the form (409)."""
+    if isinstance(exc, ValidationError):
+        apply_errors(form, error_dict(exc))
+        return 400
+    form.add_error(None, str(exc))
+    return 409

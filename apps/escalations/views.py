@@ -59,29 +59,6 @@ def escalation_list(request):
     return render(request, "escalations/list.html", {"filter": esc_filter, "table": table})
 
 
-CSV_COLUMNS = [
-    "reference",
-    "title",
-    "status",
-    "severity",
-    "customer_tier",
-    "category",
-    "service",
-    "policy",
-    "policy_version",
-    "current_level",
-    "owner",
-    "raiser",
-    "raised_at",
-    "acknowledged_at",
-    "resolved_at",
-    "closed_at",
-    "ack_due_at",
-    "resolve_due_at",
-    "confidential",
-]
-
-
 def _export_csv(request, queryset):
     """Streamed, so 100,000 rows never sit in memory; the export itself is audited."""
     record(
@@ -89,34 +66,7 @@ def _export_csv(request, queryset):
         actor=request.user,
         data={"filters": {k: v for k, v in request.GET.items() if k != "export"}},
     )
-
-    def rows():
-        for esc in queryset.order_by("-raised_at", "-id").iterator(chunk_size=2000):
-            yield [
-                esc.reference,
-                esc.title,
-                esc.status,
-                esc.severity,
-                esc.customer_tier,
-                esc.category,
-                esc.service.name,
-                esc.policy.name,
-                esc.policy_version,
-                esc.current_level,
-                esc.owner.full_name if esc.owner else "",
-                esc.raiser.get_username(),
-                *(
-                    _iso(getattr(esc, f))
-                    for f in ("raised_at", "acknowledged_at", "resolved_at", "closed_at", "ack_due_at", "resolve_due_at")
-                ),
-                "yes" if esc.confidential else "no",
-            ]
-
-    return streamed_csv(name="escalations", header=CSV_COLUMNS, rows=rows())
-
-
-def _iso(value) -> str:
-    return value.isoformat() if value else ""
+    return streamed_csv(name="escalations", header=selectors.CSV_COLUMNS, rows=selectors.export_rows(queryset))
 
 
 @requires(Cap.RAISE_ESCALATION)
@@ -124,40 +74,48 @@ def escalation_raise(request):
     """Choose the service and category, then the form the covering policy asks for. htmx
     re-renders the form as the choice changes; without JavaScript, "Continue" does the same."""
     data = request.POST if request.method == "POST" else (request.GET or None)
-    probe = RaiseForm(data or {})
-    probe.is_valid()
-    service, category = probe.cleaned_data.get("service"), probe.cleaned_data.get("category")
-    policy = policy_for(service, category) if service and category else None
-    form = RaiseForm(data, policy=policy)
+    form = _raise_form(data)
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
         try:
-            esc = services.escalation_raise(actor=request.user, **form.service_fields())
+            esc = services.escalation_raise(actor=request.user, **_clean_raise(form))
         except ValidationError as exc:
-            leftover = apply_errors(form, error_dict(exc))
-            for messages_ in leftover.values():
+            for messages_ in apply_errors(form, error_dict(exc)).values():
                 form.add_error(None, messages_)
             status = 400
         else:
-            messages.success(
-                request,
-                f"{esc.reference} raised. {esc.owner.full_name if esc.owner else 'Nobody'} "
-                "has been told, and the clock is running.",
-            )
+            owner = esc.owner.full_name if esc.owner else "Nobody"
+            messages.success(request, f"{esc.reference} raised. {owner} has been told, and the clock is running.")
             return redirect("escalations:detail", pk=esc.pk)
     elif data is not None:
         form.errors.clear()  # choosing a service is not submitting: no errors yet
-    context = {
+    template = "escalations/_raise_form.html" if request.headers.get("HX-Request") else "escalations/raise.html"
+    return render(request, template, _raise_context(form), status=status)
+
+
+def _raise_form(data) -> RaiseForm:
+    """The raise form for the policy that covers the chosen service and category (if any)."""
+    probe = RaiseForm(data or {})
+    probe.is_valid()
+    service, category = probe.cleaned_data.get("service"), probe.cleaned_data.get("category")
+    return RaiseForm(data, policy=policy_for(service, category) if service and category else None)
+
+
+def _clean_raise(form: RaiseForm) -> dict:
+    _clean(form)  # a field that does not parse (a bad date) is a 400 beside it
+    return form.service_fields()
+
+
+def _raise_context(form: RaiseForm) -> dict:
+    chosen = form.cleaned_data if form.is_bound else {}  # validated by now, when bound
+    service, category = chosen.get("service"), chosen.get("category")
+    return {
         "form": form,
-        "policy": policy,
+        "policy": form.policy,
         "service": service,
         "category": category,
         "chosen": bool(service and category),
     }
-    template = (
-        "escalations/_raise_form.html" if request.headers.get("HX-Request") else "escalations/raise.html"
-    )
-    return render(request, template, context, status=status)
 
 
 @authenticated

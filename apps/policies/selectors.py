@@ -17,7 +17,7 @@ from apps.contacts.selectors import (
     rotations_prefetched,
     team_problems,
 )
-from apps.policies.models import EscalationLevel, EscalationPolicy, ResponseThreshold, Service
+from apps.policies.models import ChangeFreeze, EscalationLevel, EscalationPolicy, ResponseThreshold, Service
 
 
 def policies_for_list() -> QuerySet[EscalationPolicy]:
@@ -107,6 +107,11 @@ def reachability_warnings(now: datetime | None = None) -> list[dict]:
         for level, problems in policy_reachability(policy, now):
             warnings.append({"policy": policy, "level": level, "problems": problems})
     return warnings
+
+
+def open_freezes() -> QuerySet[ChangeFreeze]:
+    """Change freezes not yet over (an exception can be asked for during or before them)."""
+    return ChangeFreeze.objects.filter(ends_at__gt=timezone.now())
 
 
 def policies_due_for_review(today: date | None = None) -> QuerySet[EscalationPolicy]:
