@@ -37,6 +37,9 @@ class AuditEvent(models.Model):
     # actor's: they outlive the rows they name.
     escalation_id = models.BigIntegerField(null=True, blank=True, editable=False)
     team_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    # Events of records kept out of the general trail (e.g. "protection": retaliation cases),
+    # which only their own app shows, under its own need-to-know (apps.audit.scopes).
+    confined_to = models.CharField(max_length=30, blank=True, default="", editable=False)
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
 
@@ -48,6 +51,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["action", "-seq"], name="audit_action_seq"),
             models.Index(fields=["escalation_id", "-seq"], name="audit_escalation_seq"),
             models.Index(fields=["team_id", "-seq"], name="audit_team_seq"),
+            models.Index(fields=["confined_to", "-seq"], name="audit_confined_seq"),
         ]
 
     def __str__(self) -> str:
@@ -77,8 +81,8 @@ class AuditEvent(models.Model):
         }
         # The scope joined the chain later: covered when set, absent otherwise, so events
         # written before it verify as they always did, and setting or clearing it breaks the hash.
-        for name in ("escalation_id", "team_id"):
-            if getattr(self, name) is not None:
+        for name in ("escalation_id", "team_id", "confined_to"):
+            if getattr(self, name) not in (None, ""):
                 body[name] = getattr(self, name)
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

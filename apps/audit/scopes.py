@@ -9,6 +9,9 @@ records belong to, and the top of the house says who may read what:
   ``Scope``: the escalation the record belongs to (an approval request belongs to its
   escalation) and the team whose record it is (a person's team, a policy owner's team). Both
   are stored on the event and covered by its hash;
+- an event whose scope is ``confined_to`` an app (retaliation cases: "protection") never
+  shows in the general trail, for anyone; that app shows its own events (``confined_events``)
+  under its own need-to-know;
 - at read time, ``reader_rule(user)`` is the condition on events that the registered reader
   rule decides (``apps.escalations.audit``): auditors everything, governance admins all but
   confidential escalations they take no part in, managers their teams' records, nobody else
@@ -27,6 +30,8 @@ from django.db.models import Model, Q
 class Scope:
     escalation_id: int | None = None
     team_id: int | None = None
+    # Kept out of the general trail entirely; only the named app shows these events.
+    confined_to: str = ""
 
 
 Scoper = Callable[[Model], Scope]
@@ -59,4 +64,5 @@ def reader_rule(user) -> Q | None:
     failing closed."""
     if not user.is_authenticated or not _reader_rule:
         return None
-    return _reader_rule[0](user)
+    rule = _reader_rule[0](user)
+    return None if rule is None else rule & Q(confined_to="")

@@ -20,6 +20,12 @@ def visible_events(user) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(rule)
 
 
+def confined_events(confined_to: str) -> QuerySet[AuditEvent]:
+    """The events kept out of the general trail for ``confined_to`` (e.g. "protection"). The
+    app they belong to decides who may see them before it calls this."""
+    return AuditEvent.objects.filter(confined_to=confined_to)
+
+
 def recent_events(user, *, limit: int = 20) -> list[AuditEvent]:
     return list(visible_events(user).order_by("-seq")[:limit])
 

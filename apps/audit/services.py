@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -27,6 +27,7 @@ def record(
     target_type: str = "",
     target_id: str = "",
     target_repr: str = "",
+    confined_to: str = "",
 ) -> AuditEvent:
     """Append one event to the chain, in the caller's transaction.
 
@@ -36,6 +37,8 @@ def record(
     head; a rolled-back transaction leaves no row and no gap.
     """
     scope = scope_of(target)
+    if confined_to:  # an event with no model target that must stay out of the general trail
+        scope = replace(scope, confined_to=confined_to)
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or str(target.pk)
@@ -57,6 +60,7 @@ def record(
             data=json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
             escalation_id=scope.escalation_id,
             team_id=scope.team_id,
+            confined_to=scope.confined_to,
             prev_hash=prev_hash,
         )
         event.hash = event.compute_hash()

@@ -85,3 +85,19 @@ def test_a_different_key_does_not_verify(settings):
     record(action="test.keyed")
     settings.AUDIT_CHAIN_KEY = "another-key"
     assert not verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_a_confined_event_never_shows_in_the_general_trail_and_still_chains(client, auditor, gov_admin):
+    from apps.audit.selectors import confined_events, visible_events
+    from apps.audit.services import verify_chain
+
+    confined = record(action="protection.case_read", actor=gov_admin, data={"case": "P-1"}, confined_to="protection")
+    shown = record(action="accounts.roles_synced", actor=gov_admin)
+    for user in (auditor, gov_admin):
+        visible = set(visible_events(user).values_list("pk", flat=True))
+        assert shown.pk in visible and confined.pk not in visible
+        client.force_login(user)
+        assert "protection.case_read" not in client.get("/audit/").content.decode()
+    assert confined_events("protection").count() == 1
+    assert verify_chain().ok
