@@ -39,7 +39,7 @@ class AuditEvent(models.Model):
     team_id = models.BigIntegerField(null=True, blank=True, editable=False)
     # Events of records kept out of the general trail (e.g. "protection": retaliation cases),
     # which only their own app shows, under its own need-to-know (apps.audit.scopes).
-    confined_to = models.CharField(max_length=30, blank=True, default="", editable=False)
+    confined_to = models.CharField(max_length=30, blank=True, default="", db_default="", editable=False)
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
 
