@@ -19,11 +19,11 @@ from apps.approvals.models import ApprovalRequest, BriefReceipt, RequestStatus
 from apps.approvals.tables import DecisionTable
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
+from apps.common.forms import apply_errors, error_dict
 from apps.common.pagination import paginate, require_valid_filters
 from apps.common.params import int_param
 from apps.contacts.selectors import person_of
 from apps.escalations.services import Conflict
-from apps.policies.forms import apply_errors, error_dict
 
 
 @requires(Cap.DECIDE_APPROVAL)

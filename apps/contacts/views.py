@@ -19,6 +19,7 @@ from apps.accounts.roles import Cap
 from apps.audit.models import AuditEvent
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
+from apps.common.forms import apply_errors, error_dict
 from apps.common.pagination import paginate
 from apps.contacts import csv_io, selectors
 from apps.contacts.filters import PersonFilter
@@ -31,7 +32,6 @@ from apps.contacts.forms import (
     PersonForm,
     RotationForm,
     RotationMemberFormSet,
-    apply_service_errors,
     contact_method_initial,
     person_choices,
 )
@@ -257,7 +257,7 @@ def person_edit(request, pk: int | None = None):
         # Show a manager loop or a taken email now, not after the contact methods are fixed.
         fields = {k: v for k, v in form.cleaned_data.items() if k != "reason"}
         if errors := person_errors(person=person, fields=fields):
-            apply_service_errors(form, ValidationError(errors))
+            apply_errors(form, errors)
     elif request.method == "POST" and form.is_valid() and formset.is_valid():
         fields = {k: v for k, v in form.cleaned_data.items() if k != "reason"}
         try:
@@ -269,7 +269,7 @@ def person_edit(request, pk: int | None = None):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            method_errors = apply_service_errors(form, exc).pop("contact_methods", [])
+            method_errors = apply_errors(form, error_dict(exc)).pop("contact_methods", [])
         else:
             messages.success(request, f"Saved {saved.full_name}.")
             return redirect("contacts:person", pk=saved.pk)
@@ -287,7 +287,7 @@ def backup_add(request, pk: int):
         try:
             backup_assign(person=person, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_errors(form, error_dict(exc))
         else:
             messages.success(
                 request, f"{form.cleaned_data['backup'].full_name} now backs up {person.full_name}."
@@ -329,7 +329,7 @@ def rotation_edit(request, pk: int | None = None):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            member_errors = apply_service_errors(form, exc).pop("members", [])
+            member_errors = apply_errors(form, error_dict(exc)).pop("members", [])
         else:
             messages.success(request, f"Saved rotation {saved.name}.")
             return redirect("contacts:rotation", pk=saved.pk)
@@ -350,7 +350,7 @@ def override_add(request, pk: int):
         try:
             rotation_override_add(rotation=rotation, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            apply_service_errors(form, exc)
+            apply_errors(form, error_dict(exc))
         else:
             messages.success(request, f"{form.cleaned_data['person'].full_name} covers {rotation.name}.")
             return redirect("contacts:rotation", pk=rotation.pk)

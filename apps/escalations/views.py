@@ -20,6 +20,7 @@ from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
+from apps.common.forms import apply_errors, error_dict
 from apps.common.pagination import paginate, require_valid_filters
 from apps.contacts.models import Person
 from apps.escalations import selectors, services
@@ -27,7 +28,6 @@ from apps.escalations.filters import EscalationFilter
 from apps.escalations.forms import CommentForm, EscalateForm, HandOffForm, RaiseForm, ReasonForm, ResolveForm
 from apps.escalations.models import Escalation
 from apps.escalations.tables import EscalationTable
-from apps.policies.forms import apply_errors, error_dict
 from apps.policies.selectors import policy_for
 
 PER_PAGE = 50

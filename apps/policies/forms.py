@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -20,6 +19,17 @@ from django.utils.text import slugify
 
 from apps.accounts.roles import Role
 from apps.common.fields import ModelMultipleChoiceField
+from apps.common.forms import (
+    DATETIME_INPUT_FORMATS,
+    REASON_HELP,
+    REASON_LABEL,
+    BootstrapMixin,
+    DateInput,
+    DateTimeInput,
+    TimeInput,
+    reason_field,
+    timezone_choices,
+)
 from apps.common.moments import to_utc
 from apps.policies.calendar import (
     END_OF_DAY,
@@ -44,105 +54,12 @@ from apps.policies.models import (
 from apps.policies.services import LevelSpec, ThresholdSpec
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-REASON_LABEL = "Reason for this change"
-REASON_HELP = "Kept in the history and the audit trail beside the change (at least 5 characters)."
-REASON_MISSING = "Say why this changes (at least 5 characters): it is kept in the history."
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 # What the policy form sets on the model (slug, services and the reason are handled apart).
 POLICY_FIELDS = (
     "name category description owner calendar review_interval_days next_review_on active "
     "de_escalation_criteria extra_required_fields"
 ).split()
-
-
-@cache
-def timezone_names() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
-
-
-def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in timezone_names()]
-
-
-class BootstrapMixin:
-    """Bootstrap classes on every widget, and ``is-invalid`` on a field once it has an error."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.HiddenInput):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields and "is-invalid" not in self.fields[name].widget.attrs.get("class", ""):
-                self.fields[name].widget.attrs["class"] = (
-                    f"{self.fields[name].widget.attrs.get('class', '')} is-invalid".strip()
-                )
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%H:%M", **kwargs)
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
-
-def reason_field(**kwargs) -> forms.CharField:
-    return forms.CharField(
-        label=REASON_LABEL,
-        max_length=500,
-        min_length=5,
-        help_text=REASON_HELP,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        error_messages={"required": REASON_MISSING, "min_length": REASON_MISSING},
-        **kwargs,
-    )
-
-
-def apply_errors(
-    form: forms.Form, errors: dict[str, list[str]], aliases: dict[str, str] | None = None
-) -> dict:
-    """Put ``{field: [messages]}`` from a service on the form; return what matched no field
-    (``levels``, ``thresholds``, ...) for the page to show beside the part it concerns."""
-    aliases = aliases or {}
-    leftover: dict[str, list[str]] = {}
-    for name, messages in errors.items():
-        name = aliases.get(name, name)
-        if name in form.fields:
-            form.add_error(name, messages)
-        elif name in ("__all__", None):
-            form.add_error(None, messages)
-        else:
-            leftover.setdefault(name, []).extend(messages)
-    return leftover
-
-
-def error_dict(exc: ValidationError) -> dict[str, list[str]]:
-    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
 
 
 # --- policy ---------------------------------------------------------------------------------
@@ -821,10 +738,8 @@ class PeriodForm(BootstrapMixin, forms.Form):
         widget=forms.SelectMultiple(attrs={"size": 6}),
         help_text="Hold Ctrl or ⌘ to choose several.",
     )
-    starts_at = forms.DateTimeField(
-        widget=DateTimeInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-    )
-    ends_at = forms.DateTimeField(widget=DateTimeInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
+    starts_at = forms.DateTimeField(widget=DateTimeInput(), input_formats=DATETIME_INPUT_FORMATS)
+    ends_at = forms.DateTimeField(widget=DateTimeInput(), input_formats=DATETIME_INPUT_FORMATS)
     tz = forms.ChoiceField(
         label="Timezone", initial="UTC", help_text="The start and end are local times here."
     )

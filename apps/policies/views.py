@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap, Role
 from apps.audit.diffs import format_duration, history_entries, merge_entries
+from apps.common.forms import apply_errors, error_dict
 from apps.common.pagination import paginate
 from apps.contacts.models import Person, Rotation, Team
 from apps.contacts.selectors import (
@@ -44,9 +45,7 @@ from apps.policies.forms import (
     PolicyForm,
     ReviewForm,
     ThresholdFormSet,
-    apply_errors,
     default_period_start,
-    error_dict,
     hours_field_name,
     level_formset,
     threshold_initial,
