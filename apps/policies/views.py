@@ -34,10 +34,9 @@ from apps.contacts.selectors import (
     rotations_prefetched,
 )
 from apps.policies import selectors
-from apps.policies.calendar import parse_weekly
+from apps.policies.calendar import WEEKDAY_NAMES, parse_weekly
 from apps.policies.filters import PolicyFilter
 from apps.policies.forms import (
-    WEEKDAYS,
     CalendarForm,
     ChangeFreezeForm,
     LevelForm,
@@ -455,7 +454,7 @@ def weekly_text(weekly_hours: dict) -> str:
             groups[-1][1] = day
         else:
             groups.append([day, day, spans])
-    short = [d[:3] for d in WEEKDAYS]
+    short = [d[:3] for d in WEEKDAY_NAMES]
     parts = [f"{short[a]}{'–' + short[b] if b != a else ''} {spans}" for a, b, spans in groups if spans]
     return "; ".join(parts) or "no working hours"
 
@@ -468,7 +467,7 @@ def _calendar_summary(calendar: BusinessCalendar, today) -> dict:
         weekly = {}
     days = [
         {"day": name, "spans": [f"{a:%H:%M}–{b:%H:%M}" for a, b in weekly.get(i, ())]}
-        for i, name in enumerate(WEEKDAYS)
+        for i, name in enumerate(WEEKDAY_NAMES)
     ]
     closures = sorted(calendar.closures.all(), key=lambda c: c.date)
     return {
