@@ -6,10 +6,11 @@ these forms. A check appears here only where the admin needs the message beside 
 
 One module per page: the policy with its level chain (``policy``), the threshold matrix
 (``thresholds``), business calendars (``calendars``), maintenance windows and change freezes
-(``periods``) and the review (``review``). What the views use is importable from here.
+(``periods``) and the review (``review``); ``editor`` binds the policy page's three parts. What the views use is importable from here.
 """
 
 from apps.policies.forms.calendars import CalendarForm, EndTimeField, EndTimeInput, hours_field_name
+from apps.policies.forms.editor import PolicyEditor, PolicyParts
 from apps.policies.forms.periods import (
     ChangeFreezeForm,
     MaintenanceWindowForm,
@@ -30,7 +31,9 @@ __all__ = [
     "MaintenanceWindowForm",
     "NewLevelFormSet",
     "PeriodForm",
+    "PolicyEditor",
     "PolicyForm",
+    "PolicyParts",
     "ReviewForm",
     "ThresholdForm",
     "ThresholdFormSet",

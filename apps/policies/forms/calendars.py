@@ -90,7 +90,14 @@ class CalendarForm(BootstrapMixin, forms.Form):
                     )
 
     @staticmethod
-    def initial_for(calendar: BusinessCalendar) -> dict:
+    def initial_for(calendar: BusinessCalendar | None) -> dict:
+        """The calendar's values; a new calendar starts as office hours, Monday to Friday."""
+        if calendar is None:
+            initial = {"timezone": "UTC"}
+            for day in range(5):
+                initial[hours_field_name(day, 1, "start")] = "09:00"
+                initial[hours_field_name(day, 1, "end")] = "17:00"
+            return initial
         initial = {
             "name": calendar.name,
             "timezone": calendar.timezone,
