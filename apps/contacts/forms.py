@@ -21,7 +21,7 @@ from apps.common.forms import (
     timezone_choices,
 )
 from apps.common.moments import day_to_utc, to_utc
-from apps.contacts.models import ContactMethod, Person, Team
+from apps.contacts.models import ContactMethod, Person, Rotation, Team
 from apps.contacts.validation import validate_contact_value
 
 REASON_HELP = "Kept in the history and the audit trail beside the change."
@@ -51,6 +51,10 @@ class PersonForm(BootstrapMixin, forms.Form):
         self.fields["timezone"].choices = timezone_choices()
         if person is not None:
             self.fields["manager"].queryset = Person.objects.exclude(pk=person.pk)
+
+    def person_fields(self) -> dict:
+        """The person's fields as ``people.person_save`` takes them (``is_valid()`` first)."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "reason"}
 
     @staticmethod
     def initial_for(person: Person) -> dict:
@@ -181,6 +185,13 @@ class RotationForm(BootstrapMixin, forms.Form):
                     day_to_utc(data[key], at, zone, what=what, after=after)
                 except ValidationError as exc:
                     self.add_error(key, exc)
+
+    def apply_to(self, rotation: Rotation) -> Rotation:
+        """Copy the parsed values onto ``rotation`` (not saved: ``services.rotation_save`` saves)."""
+        for key, value in self.cleaned_data.items():
+            if key != "reason":
+                setattr(rotation, key, value)
+        return rotation
 
     @staticmethod
     def initial_for(rotation) -> dict:

@@ -476,7 +476,7 @@ def test_the_on_call_page_costs_the_same_queries_for_2_and_20_rotations(client, 
 
 def test_the_next_hand_off_is_an_override_when_one_comes_first(org):
     from apps.contacts import selectors
-    from apps.contacts.views import rotation_status, upcoming_shifts
+    from apps.contacts.selectors import rotation_status, upcoming_shifts
 
     rotation = Rotation.objects.get(name="Platform primary")
     now = FIXED_NOW
