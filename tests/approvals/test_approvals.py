@@ -21,7 +21,7 @@ from apps.timers.services import Outcome as FireOutcome
 from apps.timers.services import deadline_fire
 from tests.approvals.conftest import MONDAY_0900, ask_for_the_cto, build_org, to_level_two
 from tests.escalations.conftest import raise_one
-from tests.policy_factories import BusinessCalendarFactory
+from tests.factories import BusinessCalendarFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from apps.notifications.models import Notification
 from apps.policies.services import LevelSpec, policy_save
 from apps.timers.models import Deadline
 from tests.escalations.conftest import raise_one
-from tests.policy_factories import full_matrix
+from tests.factories import full_matrix
 
 pytestmark = pytest.mark.django_db
 Kind = TimelineEvent.Kind

@@ -20,9 +20,10 @@ from apps.policies.models import (
 )
 from apps.policies.services import LevelSpec, ThresholdSpec, policy_save
 from apps.timers.models import Deadline
-from tests.factories import PersonFactory, TeamFactory
-from tests.policy_factories import (
+from tests.factories import (
     H,
+    PersonFactory,
+    TeamFactory,
     full_matrix,
     person_level,
     reachable_person,

@@ -22,7 +22,7 @@ from apps.policies.selectors import policies_due_for_review
 from apps.policies.services import REVIEW_DUE, policy_mark_reviewed, policy_save
 from apps.timers.models import Deadline
 from apps.timers.services import Outcome, deadline_fire, deadline_schedule, sweep_due_deadlines
-from tests.policy_factories import full_matrix, reachable_person, saved_policy, two_level_chain
+from tests.factories import full_matrix, reachable_person, saved_policy, two_level_chain
 
 pytestmark = pytest.mark.django_db
 

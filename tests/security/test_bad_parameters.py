@@ -126,7 +126,7 @@ def test_a_tampered_count_of_level_rows_is_refused_and_changes_nothing(admin_cli
     """Django accepts a negative INITIAL_FORMS; the policy's levels then had no data (a KeyError)."""
     from apps.policies.models import EscalationLevel
     from tests import urlwalk
-    from tests.policy_factories import saved_policy
+    from tests.factories import saved_policy
 
     policy = saved_policy(actor=gov_admin)
     page = reverse("policies:edit", args=[policy.pk])

@@ -19,8 +19,7 @@ from django.urls import reverse
 from apps.common.moments import EARLIEST, LATEST, day_to_utc, to_utc
 from apps.contacts.models import Rotation, RotationOverride
 from apps.policies.models import ChangeFreeze, MaintenanceWindow, Service
-from tests.factories import PersonFactory, TeamFactory
-from tests.policy_factories import rotation_with
+from tests.factories import PersonFactory, TeamFactory, rotation_with
 
 OUTSIDE = "is outside the range the portal can store"
 EDGES = [("9999-12-31", "23:59", "Pacific/Pago_Pago"), ("0001-01-01", "00:00", "Asia/Tokyo")]
