@@ -11,7 +11,6 @@ from apps.timers.models import SweepHeartbeat
 class SweepHeartbeatFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = SweepHeartbeat
-        django_get_or_create = ("name",)
 
     name = "sweep"
     last_run_at = factory.LazyFunction(timezone.now)
