@@ -7,7 +7,7 @@ import pytest
 from apps.accounts.roles import Role
 from tests.factories import PersonFactory, TeamFactory, UserFactory
 
-pytest_plugins = ["tests.plugins.services", "tests.plugins.mailhooks"]
+pytest_plugins = ["tests.plugins.services", "tests.plugins.mailhooks", "tests.plugins.demo_org"]
 
 
 @pytest.fixture

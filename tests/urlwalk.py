@@ -144,8 +144,7 @@ def build_world() -> World:
     from apps.policies.windows import change_freeze_save, maintenance_window_save
     from tests.approvals.conftest import ask_for_the_cto, build_org, to_level_two
     from tests.escalations.conftest import raise_one
-    from tests.factories import UserFactory
-    from tests.policy_factories import reachable_person, rotation_with
+    from tests.factories import UserFactory, reachable_person, rotation_with
 
     org = build_org()
     admin = UserFactory(username="gov_admin", roles=[Role.GOVERNANCE_ADMIN])

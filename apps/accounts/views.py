@@ -34,6 +34,7 @@ from apps.accounts.access import authenticated, before_second_factor, public
 from apps.accounts.forms import AppCodeForm, CodeForm, PortalPasswordResetForm
 from apps.accounts.oidc import PortalOIDCCallbackView, only_when_enabled
 from apps.accounts.selectors import authenticator_of, recovery_codes_left, two_factor_required
+from apps.accounts.services import Verification
 
 # --- signing in and out ----------------------------------------------------------------------
 
@@ -179,21 +180,13 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 def two_factor_enrol(request: HttpRequest) -> HttpResponse:
     user = request.user
     if authenticator_of(user) is not None:
-        # Someone holding only the password must not replace the authenticator.
-        if not user.is_verified():
-            return redirect(f"{reverse('account:two_factor_verify')}?next={reverse('account:two_factor')}")
-        messages.info(request, "Two-factor sign-in is already set up.")
-        return redirect("account:two_factor")
+        return _already_enrolled(request)
     device = services.two_factor_start(user=user)
     form = AppCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = services.two_factor_enrol(user=user, device=device, code=form.cleaned_data["code"])
         if codes is not None:
-            device.refresh_from_db()
-            otp_login(request, device)
-            update_session_auth_hash(request, user)  # this session goes on; the others ended
-            return render(request, "accounts/recovery_codes.html", {"codes": codes, "just_enrolled": True,
-                                                                    "next": _safe_next(request)})
+            return _enrolled(request, device, codes)
         form.add_error("code", "That code is not right. Check the time on your phone and try the next code.")
     return render(request, "accounts/two_factor_enrol.html", {
         "form": form,
@@ -202,6 +195,23 @@ def two_factor_enrol(request: HttpRequest) -> HttpResponse:
         "required": two_factor_required(user),
         "next": _safe_next(request),
     }, status=400 if form.errors else 200)
+
+
+def _already_enrolled(request: HttpRequest) -> HttpResponse:
+    # Someone holding only the password must not replace the authenticator.
+    if not request.user.is_verified():
+        return redirect(f"{reverse('account:two_factor_verify')}?next={reverse('account:two_factor')}")
+    messages.info(request, "Two-factor sign-in is already set up.")
+    return redirect("account:two_factor")
+
+
+def _enrolled(request: HttpRequest, device: TOTPDevice, codes: list[str]) -> HttpResponse:
+    """Sign in with the new authenticator and show the recovery codes, once."""
+    device.refresh_from_db()
+    otp_login(request, device)
+    update_session_auth_hash(request, request.user)  # this session goes on; the others ended
+    context = {"codes": codes, "just_enrolled": True, "next": _safe_next(request)}
+    return render(request, "accounts/recovery_codes.html", context)
 
 
 @before_second_factor
@@ -220,26 +230,37 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and has_device and form.is_valid():
         result = services.two_factor_verify(user=user, code=form.cleaned_data["code"])
         if result.ok:
-            otp_login(request, result.device)
-            request.session.cycle_key()  # a new session key for the elevated session
-            if result.recovery_code:
-                messages.warning(request, f"You used a recovery code; {result.recovery_codes_left} left. "
-                                          "Make new ones on your account page if you are running low.")
-            return redirect(next_url)
-        if result.throttled:
-            form.add_error(None, "Too many wrong codes in a row. Wait a little, then try again.")
-        else:
-            form.add_error("code", "That code is not right.")
-            # Counts toward the same lockout as wrong passwords (django-axes, username + address).
-            user_login_failed.send(sender=__name__, credentials=credentials, request=request)
-            if getattr(request, "axes_locked_out", False):
-                return _locked_out(request, credentials)
+            return _verified(request, result, next_url)
+        if (locked := _code_refused(request, form, result, credentials)) is not None:
+            return locked
     return render(request, "accounts/two_factor_verify.html", {
         "form": form,
         "has_device": has_device,
         "required": two_factor_required(user),
         "next": next_url,
     }, status=400 if form.errors else 200)
+
+
+def _verified(request: HttpRequest, result: Verification, next_url: str) -> HttpResponse:
+    otp_login(request, result.device)
+    request.session.cycle_key()  # a new session key for the elevated session
+    if result.recovery_code:
+        messages.warning(request, f"You used a recovery code; {result.recovery_codes_left} left. "
+                                  "Make new ones on your account page if you are running low.")
+    return redirect(next_url)
+
+
+def _code_refused(request: HttpRequest, form: CodeForm, result: Verification, credentials: dict) -> HttpResponse | None:
+    """Say why the code was refused on the form. A wrong code counts toward the same lockout as
+    wrong passwords (django-axes, username + address); the lockout's response when it locks."""
+    if result.throttled:
+        form.add_error(None, "Too many wrong codes in a row. Wait a little, then try again.")
+        return None
+    form.add_error("code", "That code is not right.")
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    if getattr(request, "axes_locked_out", False):
+        return _locked_out(request, credentials)
+    return None
 
 
 @authenticated

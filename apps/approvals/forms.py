@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from apps.approvals.models import ExecutiveBrief
-from apps.policies.forms import BootstrapMixin
+from apps.common.forms import BootstrapMixin
 
 LABELS = {
     "what_is_happening": "What is happening",

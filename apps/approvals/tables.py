@@ -42,7 +42,7 @@ class DecisionTable(tables.Table):
         order_by = ("-at",)
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
         empty_text = "No decision matches these filters."
-        template_name = "policies/_table.html"
+        template_name = "includes/_table.html"
 
     def render_subject(self, record: ApprovalDecision):
         approval = record.approval

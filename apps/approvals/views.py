@@ -19,10 +19,10 @@ from apps.approvals.models import ApprovalRequest
 from apps.approvals.tables import DecisionTable
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
+from apps.common.errors import Conflict
+from apps.common.forms import apply_errors, error_dict
 from apps.common.pagination import paginate, require_valid_filters
 from apps.common.params import int_param
-from apps.escalations.services import Conflict
-from apps.policies.forms import apply_errors, error_dict
 from apps.policies.selectors import open_freezes
 
 

@@ -9,13 +9,15 @@ stored instant can be shown in any timezone (offsets stay within a day) and move
 hours the pages add to it.
 
 Every form and view that turns a local time into an instant goes through ``to_utc``, which
-raises a ``ValidationError`` a form shows beside the field.
+raises a ``ValidationError`` a form shows beside the field. The zone names the portal
+accepts (``timezone_names``, ``timezone_error``) live here too.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
 
@@ -54,6 +56,18 @@ def to_utc(
 def day_to_utc(day: date, clock: time, zone: str | tzinfo, *, what: str, after=timedelta(0)) -> datetime:
     """``to_utc`` of ``clock`` on ``day``: a date and a time typed in separate fields."""
     return to_utc(datetime.combine(day, clock), zone, what=what, after=after)
+
+
+@cache
+def timezone_names() -> frozenset[str]:
+    """Every IANA timezone name this machine knows (read once: zoneinfo walks the disk)."""
+    return frozenset(available_timezones())
+
+
+def timezone_error(name: str) -> str:
+    """The message for a timezone name zoneinfo does not know, or "" for a known one: a zone
+    that cannot be loaded would break every clock and on-call computation that reads it."""
+    return "" if name in timezone_names() else f"{name!r} is not a known IANA timezone (e.g. Europe/London)."
 
 
 def _name(tz: tzinfo | None) -> str:

@@ -38,9 +38,9 @@ from django.db import transaction
 
 from apps.audit.services import record
 from apps.common.csvexport import uncell
+from apps.common.moments import timezone_error
 from apps.contacts.forms import ContactMethodForm, ContactMethodFormSet, PersonForm
 from apps.contacts.models import ContactMethod, Person, Team
-from apps.contacts.people import timezone_error
 from apps.contacts.services import contact_methods_set, person_upsert
 from apps.contacts.validation import text_rule_errors, validate_contact_value
 

@@ -2,7 +2,7 @@
 
 Field-level checks here (a phone number's shape, an end before a start) only exist so the
 admin sees the message beside the right field at once; the services check the same rules
-again and their ValidationErrors are put back on the form by ``apply_service_errors``.
+again and their ValidationErrors are put back on the form by ``apps.common.forms.apply_errors``.
 """
 
 from __future__ import annotations
@@ -12,74 +12,17 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 
+from apps.common.forms import (
+    DATETIME_INPUT_FORMATS,
+    BootstrapMixin,
+    DateInput,
+    DateTimeInput,
+    TimeInput,
+    timezone_choices,
+)
 from apps.common.moments import day_to_utc, to_utc
-from apps.contacts.models import ContactMethod, Person, Team
-from apps.contacts.people import timezone_names
+from apps.contacts.models import ContactMethod, Person, Rotation, Team
 from apps.contacts.validation import validate_contact_value
-
-
-def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(timezone_names())]
-
-
-class BootstrapMixin:
-    """Bootstrap classes on every widget, and ``is-invalid`` on a field once it has an error."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields and "is-invalid" not in self.fields[name].widget.attrs["class"]:
-                self.fields[name].widget.attrs["class"] += " is-invalid"
-
-
-def apply_service_errors(form: forms.Form, exc: ValidationError) -> dict[str, list[str]]:
-    """Put a service's ``{field: [messages]}`` on the form; return what matched no field."""
-    leftover: dict[str, list[str]] = {}
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return leftover
-    for name, messages in exc.message_dict.items():
-        if name in form.fields:
-            form.add_error(name, messages)
-        elif name == "__all__":
-            form.add_error(None, messages)
-        else:
-            leftover[name] = messages
-    return leftover
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%H:%M", **kwargs)
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
 
 REASON_HELP = "Kept in the history and the audit trail beside the change."
 
@@ -108,6 +51,10 @@ class PersonForm(BootstrapMixin, forms.Form):
         self.fields["timezone"].choices = timezone_choices()
         if person is not None:
             self.fields["manager"].queryset = Person.objects.exclude(pk=person.pk)
+
+    def person_fields(self) -> dict:
+        """The person's fields as ``people.person_save`` takes them (``is_valid()`` first)."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "reason"}
 
     @staticmethod
     def initial_for(person: Person) -> dict:
@@ -239,6 +186,13 @@ class RotationForm(BootstrapMixin, forms.Form):
                 except ValidationError as exc:
                     self.add_error(key, exc)
 
+    def apply_to(self, rotation: Rotation) -> Rotation:
+        """Copy the parsed values onto ``rotation`` (not saved: ``services.rotation_save`` saves)."""
+        for key, value in self.cleaned_data.items():
+            if key != "reason":
+                setattr(rotation, key, value)
+        return rotation
+
     @staticmethod
     def initial_for(rotation) -> dict:
         return {
@@ -288,10 +242,8 @@ class OverrideForm(BootstrapMixin, forms.Form):
     """Times are read in the rotation's timezone (the view activates it while validating)."""
 
     person = forms.ModelChoiceField(Person.objects.all(), help_text="Who covers the rotation.")
-    starts_at = forms.DateTimeField(
-        widget=DateTimeInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-    )
-    ends_at = forms.DateTimeField(widget=DateTimeInput(), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
+    starts_at = forms.DateTimeField(widget=DateTimeInput(), input_formats=DATETIME_INPUT_FORMATS)
+    ends_at = forms.DateTimeField(widget=DateTimeInput(), input_formats=DATETIME_INPUT_FORMATS)
     reason = forms.CharField(max_length=200, help_text="Swap, sickness, holiday…")
 
     def clean(self):

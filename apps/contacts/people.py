@@ -9,28 +9,16 @@ loop on the same page rather than one after the other.
 
 from __future__ import annotations
 
-from functools import cache
-from zoneinfo import available_timezones
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.audit.services import record
+from apps.common.moments import timezone_error
 from apps.contacts.models import Person
 from apps.contacts.services import contact_methods_set
 from apps.contacts.validation import validate_contact_value
 
 PERSON_FIELDS = ("full_name", "email", "title", "team", "manager", "authority_rank", "timezone")
-
-
-@cache
-def timezone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def timezone_error(name: str) -> str:
-    """Person.timezone has no validator of its own; an unknown zone would break on-call maths."""
-    return "" if name in timezone_names() else f"{name!r} is not a known IANA timezone (e.g. Europe/London)."
 
 
 def contact_method_errors(methods: list[tuple[str, str]]) -> list[str]:
@@ -62,6 +50,7 @@ def _apply(person: Person, fields: dict, *, created: bool) -> tuple[list[str], d
         person.full_clean()
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    # Person.timezone has no validator of its own; an unknown zone would break on-call maths.
     if message := timezone_error(person.timezone):
         errors.setdefault("timezone", []).append(message)
     return changed, errors

@@ -38,7 +38,7 @@ class PersonTable(tables.Table):
         order_by = ("full_name",)
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
         empty_text = "Nobody matches these filters."
-        template_name = "contacts/_table.html"
+        template_name = "includes/_table.html"
 
     def render_contact(self, record: Person):
         # contact_methods is prefetched (ordered by priority); .all() costs no query.

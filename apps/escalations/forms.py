@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.common.forms import BootstrapMixin, DateTimeInput
 from apps.escalations.models import Criticality, Escalation
-from apps.policies.forms import BootstrapMixin
 from apps.policies.models import Category, CustomerTier, Service, Severity
 
 TEXTAREA = {"rows": 3}
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
 class RaiseForm(BootstrapMixin, forms.Form):

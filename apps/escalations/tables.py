@@ -65,7 +65,7 @@ class EscalationTable(tables.Table):
         order_by = ("-raised_at",)
         attrs = TABLE_ATTRS
         empty_text = "No escalation matches these filters."
-        template_name = "policies/_table.html"
+        template_name = "includes/_table.html"
 
     def render_title(self, record: Escalation, value):
         if record.confidential:

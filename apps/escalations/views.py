@@ -22,6 +22,8 @@ from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
+from apps.common.errors import Conflict
+from apps.common.forms import apply_errors, error_dict
 from apps.common.pagination import paginate, require_valid_filters
 from apps.contacts.models import Person
 from apps.escalations import selectors, services
@@ -29,7 +31,6 @@ from apps.escalations.filters import EscalationFilter
 from apps.escalations.forms import CommentForm, EscalateForm, HandOffForm, RaiseForm, ReasonForm, ResolveForm
 from apps.escalations.models import Escalation
 from apps.escalations.tables import EscalationTable
-from apps.policies.forms import apply_errors, error_dict
 from apps.policies.selectors import policy_for
 
 PER_PAGE = 50
@@ -215,7 +216,7 @@ def escalation_verb(form_key: str, bind: Callable):
                 leftover = apply_errors(form, error_dict(exc))
                 text = " ".join(m for msgs in leftover.values() for m in msgs) or "Nothing was changed: see below."
                 return _render_detail(request, esc, forms={form_key: form}, error=text, status=400)
-            except services.Conflict as exc:
+            except Conflict as exc:
                 fresh = selectors.get_escalation_for_user(request.user, esc.pk)
                 return _render_detail(request, fresh, error=str(exc), status=409)
             except PermissionDenied as exc:

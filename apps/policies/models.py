@@ -8,13 +8,14 @@ policy version (its history id) can always show what applied and why it was chan
 from __future__ import annotations
 
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from apps.audit.history import tracked_history
+from apps.common.moments import timezone_error
 from apps.contacts.models import Person, Rotation, Team
 from apps.policies.calendar import (
     MIN_WEEKLY_WORKING_TIME,
@@ -48,8 +49,8 @@ class Category(models.TextChoices):
 
 
 def validate_timezone(value: str) -> None:
-    if value not in available_timezones():
-        raise ValidationError(f"{value!r} is not a known IANA timezone (e.g. Europe/London).")
+    if message := timezone_error(value):
+        raise ValidationError(message)
 
 
 class BusinessCalendar(models.Model):

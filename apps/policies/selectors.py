@@ -1,23 +1,43 @@
-"""Reads about policies: which applies, what it demands, whether its people can be reached."""
+"""Reads about policies: which applies, what it demands, whether its people can be reached,
+what the policy and calendar pages show, and their histories (for those who may read them)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import holidays as holidays_lib
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.roles import Cap, Role
+from apps.audit.diffs import format_duration, history_entries, merge_entries
 from apps.contacts.models import Person, Rotation, Team
 from apps.contacts.selectors import (
     Unreachable,
+    on_call,
+    on_call_rotation,
+    oversight_of,
     person_problems,
     rotation_problems,
     rotations_prefetched,
     team_problems,
 )
-from apps.policies.models import ChangeFreeze, EscalationLevel, EscalationPolicy, ResponseThreshold, Service
+from apps.policies.calendar import WEEKDAY_NAMES, parse_weekly
+from apps.policies.models import (
+    BusinessCalendar,
+    CalendarClosure,
+    ChangeFreeze,
+    CustomerTier,
+    EscalationLevel,
+    EscalationPolicy,
+    ResponseThreshold,
+    Service,
+    Severity,
+)
+
+HISTORY_LIMIT = 50
+ROLE_LABELS = {r.value: r.label for r in Role}
 
 
 def policies_for_list() -> QuerySet[EscalationPolicy]:
@@ -180,3 +200,294 @@ def reachability_overview(now: datetime) -> list[dict]:
         if problems:
             warnings.append({"policy": level.policy, "level": level, "problems": problems})
     return warnings
+
+
+# --- the policy page ------------------------------------------------------------------------
+
+
+def policy_page(policy: EscalationPolicy, now: datetime, today: date) -> dict:
+    """What the policy page shows of a policy read by ``policy_detail``: each level with who
+    it reaches now and why it might reach nobody, the threshold matrix and the calendar."""
+    problems = dict((level.pk, probs) for level, probs in policy_reachability(policy, now))
+    return {
+        "policy": policy,
+        "levels": [_level_row(level, now, problems.get(level.pk, [])) for level in policy.levels.all()],
+        "reachability": [
+            f"Level {level.order} ({level.name}): {problem}"
+            for level in policy.levels.all()
+            for problem in problems.get(level.pk, [])
+        ],
+        "matrix": threshold_matrix(policy.thresholds.all()),
+        "tiers": CustomerTier.labels,
+        "calendar": calendar_summary(policy.calendar, today),
+        "services": list(policy.services.all()),
+        "overdue": policy.active and policy.next_review_on <= today,
+        "now": now,
+    }
+
+
+def level_holder(level: EscalationLevel, now: datetime) -> Person | None:
+    """Who the level reaches right now: the named person, or whoever holds the rotation."""
+    if level.target_kind == "person":
+        return level.target_person
+    if level.target_kind == "team_on_call":
+        return on_call(level.target_team, now) if level.target_team else None
+    return on_call_rotation(level.target_rotation, now) if level.target_rotation else None
+
+
+def _level_row(level: EscalationLevel, now: datetime, problems: list[Unreachable]) -> dict:
+    return {
+        "level": level,
+        "target": level.target,
+        "now": level_holder(level, now),
+        "timeout": format_duration(level.approval_timeout),
+        "trigger_roles": [ROLE_LABELS.get(r, r) for r in level.trigger_roles or []],
+        "problems": problems,
+    }
+
+
+def threshold_matrix(thresholds) -> list[dict]:
+    """Rows by severity, one cell per customer tier (None where the policy has no threshold)."""
+    cells = {(t.severity, t.customer_tier): t for t in thresholds}
+    return [
+        {
+            "severity": sev,
+            "cells": [_threshold_cell(cells.get((sev.value, tier.value))) for tier in CustomerTier],
+        }
+        for sev in Severity
+    ]
+
+
+def _threshold_cell(threshold: ResponseThreshold | None) -> dict | None:
+    if threshold is None:
+        return None
+    return {
+        "ack": format_duration(threshold.acknowledge_within),
+        "resolve": format_duration(threshold.resolve_within),
+        "business_hours_only": threshold.business_hours_only,
+    }
+
+
+def policy_history_for(user, policy: EscalationPolicy) -> list[dict] | None:
+    """The policy's history for those who oversee its owner's team; None for anyone else."""
+    return policy_history(policy) if oversight_of(user).covers_team(policy.owner.team_id) else None
+
+
+def policy_history(policy: EscalationPolicy) -> list[dict]:
+    """The policy, its levels and its thresholds as one history, newest first.
+
+    Levels and thresholds are read from their own history tables by policy, so a removed
+    level's past still shows."""
+    severity, tier = dict(Severity.choices), dict(CustomerTier.choices)
+    return merge_entries(
+        history_entries(
+            EscalationPolicy.history.filter(id=policy.pk),
+            HISTORY_LIMIT,
+            label=lambda r: "Policy",
+            formatters={"extra_required_fields": _extra_fields_text},
+            show_created=True,
+        ),
+        history_entries(
+            EscalationLevel.history.filter(policy_id=policy.pk),
+            HISTORY_LIMIT,
+            label=lambda r: f"Level {r.order} · {r.name}",
+            formatters={"trigger_roles": lambda roles: ", ".join(ROLE_LABELS.get(x, x) for x in roles)},
+            exclude=["policy"],
+            show_created=True,
+        ),
+        history_entries(
+            ResponseThreshold.history.filter(policy_id=policy.pk),
+            HISTORY_LIMIT,
+            label=lambda r: (
+                f"Threshold {severity.get(r.severity, r.severity)} × {tier.get(r.customer_tier, r.customer_tier)}"
+            ),
+            exclude=["policy", "severity", "customer_tier"],
+            show_created=True,
+        ),
+        limit=HISTORY_LIMIT,
+    )
+
+
+def _extra_fields_text(fields: list) -> str:
+    return "; ".join(" | ".join(filter(None, [f.get("name"), f.get("label"), f.get("help")])) for f in fields)
+
+
+# --- the policy form ------------------------------------------------------------------------
+
+
+def policy_for_edit(pk: int) -> EscalationPolicy:
+    """The policy with what its form shows (raises ``DoesNotExist``)."""
+    return EscalationPolicy.objects.prefetch_related(
+        "services",
+        "thresholds",
+        Prefetch("levels", queryset=EscalationLevel.objects.order_by("order")),
+    ).get(pk=pk)
+
+
+def policy_version(policy: EscalationPolicy | None) -> str:
+    """The policy's newest history id: every ``policy_save`` writes one, so a different value
+    at save time means someone else saved the policy since this page was opened."""
+    if policy is None:
+        return ""
+    latest = (
+        EscalationPolicy.history.filter(id=policy.pk)
+        .order_by("-history_id")
+        .values_list("history_id", flat=True)
+    )
+    return str(latest.first() or "")
+
+
+def level_target_choices() -> dict[str, list[tuple[int, str]]]:
+    """Select options for level targets, three queries for the whole formset. People without
+    a contact method are marked: a level pointing at one is refused as unreachable."""
+    people = Person.objects.annotate(methods=Count("contact_methods")).order_by("full_name")
+    return {
+        "target_person": [
+            (
+                p.pk,
+                f"{p.full_name} — {p.title} (authority {p.authority_rank})"
+                + ("" if p.methods else " — no contact method"),
+            )
+            for p in people
+        ],
+        "target_team": list(Team.objects.order_by("name").values_list("pk", "name")),
+        "target_rotation": [
+            (r.pk, f"{r.team.name}: {r.name}")
+            for r in Rotation.objects.select_related("team").order_by("team__name", "name")
+        ],
+    }
+
+
+def level_targets(ids: dict[str, set[int]]) -> dict[str, dict]:
+    """The chosen targets by id, prefetched the way the reachability checks read them."""
+    return {
+        "target_person": Person.objects.prefetch_related("contact_methods").in_bulk(ids["target_person"]),
+        "target_team": Team.objects.in_bulk(ids["target_team"]),
+        "target_rotation": rotations_prefetched()
+        .prefetch_related("members__person__contact_methods")
+        .in_bulk(ids["target_rotation"]),
+    }
+
+
+# --- services, windows and freezes ----------------------------------------------------------
+
+
+def services_for_list() -> QuerySet[Service]:
+    """Services with their owner team, supporting teams and policies, for the services table."""
+    return Service.objects.select_related("owner_team").prefetch_related(
+        "supporting_teams", Prefetch("policies", queryset=EscalationPolicy.objects.order_by("name"))
+    )
+
+
+def periods(model, now: datetime, noun: str) -> list[tuple[str, list, str]]:
+    """Maintenance windows or change freezes (``model``) as the page's sections: current and
+    coming ones (all of them), then the twenty most recent past ones."""
+    queryset = model.objects.prefetch_related(Prefetch("services", queryset=Service.objects.order_by("name")))
+    return [
+        (
+            "In progress",
+            list(queryset.filter(starts_at__lte=now, ends_at__gt=now).order_by("ends_at")),
+            f"No {noun} now.",
+        ),
+        ("Coming", list(queryset.filter(starts_at__gt=now).order_by("starts_at")), f"No {noun} planned."),
+        ("Recently ended", list(queryset.filter(ends_at__lte=now).order_by("-ends_at")[:20]), "None."),
+    ]
+
+
+# --- business calendars ---------------------------------------------------------------------
+
+
+def calendars_for_list() -> list[dict]:
+    calendars = BusinessCalendar.objects.annotate(
+        policy_count=Count("policies", distinct=True), closure_count=Count("closures", distinct=True)
+    ).order_by("name")
+    return [{"calendar": c, "hours": hours_summary(c)} for c in calendars]
+
+
+def calendar_page(calendar: BusinessCalendar, user, today: date) -> dict:
+    """What the calendar page shows: its summary, the policies using it and, for those who
+    oversee everything (a calendar serves every team), its history."""
+    return {
+        "calendar": calendar,
+        "summary": calendar_summary(calendar, today),
+        "policies": calendar.policies.order_by("name"),
+        "history": calendar_history(calendar) if oversight_of(user).everything else None,
+        "history_limit": HISTORY_LIMIT,
+    }
+
+
+def calendar_history(calendar: BusinessCalendar) -> list[dict]:
+    """The calendar and its closures as one history, newest first."""
+    return merge_entries(
+        history_entries(
+            BusinessCalendar.history.filter(id=calendar.pk),
+            HISTORY_LIMIT,
+            label=lambda r: "Calendar",
+            formatters={"weekly_hours": weekly_text},
+            show_created=True,
+        ),
+        history_entries(
+            CalendarClosure.history.filter(calendar_id=calendar.pk),
+            HISTORY_LIMIT,
+            label=lambda r: f"Closure {r.date:%Y-%m-%d}",
+            exclude=["calendar"],
+            show_created=True,
+        ),
+        limit=HISTORY_LIMIT,
+    )
+
+
+def hours_summary(calendar: BusinessCalendar) -> str:
+    """“Mon–Fri 09:00–17:30”: consecutive days with the same hours grouped."""
+    return "24x7" if calendar.always_open else weekly_text(calendar.weekly_hours)
+
+
+def weekly_text(weekly_hours: dict) -> str:
+    try:
+        weekly = parse_weekly(weekly_hours or {})
+    except (ValueError, TypeError):
+        return "invalid hours"
+    groups: list[list] = []
+    for day in range(7):
+        spans = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in weekly.get(day, ()))
+        if groups and groups[-1][2] == spans and groups[-1][1] == day - 1:
+            groups[-1][1] = day
+        else:
+            groups.append([day, day, spans])
+    short = [d[:3] for d in WEEKDAY_NAMES]
+    parts = [f"{short[a]}{'–' + short[b] if b != a else ''} {spans}" for a, b, spans in groups if spans]
+    return "; ".join(parts) or "no working hours"
+
+
+def calendar_summary(calendar: BusinessCalendar, today: date) -> dict:
+    """Hours by weekday, the next public holidays and the coming closures (closures prefetched)."""
+    try:
+        weekly = parse_weekly(calendar.weekly_hours or {})
+    except (ValueError, TypeError):
+        weekly = {}
+    days = [
+        {"day": name, "spans": [f"{a:%H:%M}–{b:%H:%M}" for a, b in weekly.get(i, ())]}
+        for i, name in enumerate(WEEKDAY_NAMES)
+    ]
+    closures = sorted(calendar.closures.all(), key=lambda c: c.date)
+    return {
+        "days": days,
+        "hours": hours_summary(calendar),
+        "holidays": upcoming_holidays(calendar, today),
+        "closures": [c for c in closures if c.date >= today],
+        "past_closures": len([c for c in closures if c.date < today]),
+    }
+
+
+def upcoming_holidays(calendar: BusinessCalendar, today: date, count: int = 8) -> list[tuple]:
+    if not calendar.holiday_country:
+        return []
+    try:
+        found = holidays_lib.country_holidays(
+            calendar.holiday_country,
+            subdiv=calendar.holiday_subdivision or None,
+            years=[today.year, today.year + 1],
+        )
+    except NotImplementedError:
+        return []
+    return sorted((day, name) for day, name in found.items() if day >= today)[:count]

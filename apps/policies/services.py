@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import record
+from apps.common.forms import error_dict
 from apps.contacts.models import Person, Rotation, Team
 from apps.policies.calendar import MAX_BUSINESS_DURATION
 from apps.policies.models import (
@@ -27,9 +28,14 @@ from apps.policies.models import (
     ResponseThreshold,
     Severity,
 )
+from apps.policies.selectors import level_target_problems, policy_version
 from apps.timers.services import deadline_schedule, deadlines_cancel_for
 
 REVIEW_DUE = "policies.review_due"
+STALE_POLICY = (
+    "Someone else saved this policy after you opened it. Open it again to see their "
+    "change, then make yours."
+)
 
 
 @dataclass
@@ -64,8 +70,6 @@ def _require_reason(reason: str) -> str:
 
 def validate_levels(levels: list[LevelSpec]) -> None:
     """The chain climbs: orders 1..n, authority strictly increasing, every target reachable."""
-    from apps.policies.selectors import level_target_problems
-
     if not levels:
         raise ValidationError({"levels": "A policy needs at least one level."})
     ordered = sorted(levels, key=lambda lvl: lvl.order)
@@ -117,6 +121,32 @@ def validate_thresholds(thresholds: list[ThresholdSpec]) -> None:
         raise ValidationError({"thresholds": errors})
 
 
+def policy_problems(
+    *,
+    policy: EscalationPolicy | None,
+    levels: list[LevelSpec] | None,
+    thresholds: list[ThresholdSpec] | None,
+) -> dict[str, list[str]]:
+    """Every refusal ``policy_save`` would make of the parts given, by field, without saving:
+    the policy page lists every problem at once. A part given as None (it did not parse) is
+    not checked; its form shows why."""
+    checks = []
+    if levels is not None:
+        checks.append(lambda: validate_levels(levels))
+    if thresholds is not None:
+        checks.append(lambda: validate_thresholds(thresholds))
+    if policy is not None:
+        checks.append(policy.full_clean)
+    problems: dict[str, list[str]] = {}
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            for key, messages in error_dict(exc).items():
+                problems.setdefault(key, []).extend(messages)
+    return problems
+
+
 @transaction.atomic
 def policy_save(
     *,
@@ -126,8 +156,14 @@ def policy_save(
     services=None,
     actor,
     reason: str,
+    seen_version: str | None = None,
 ) -> EscalationPolicy:
-    """Create or replace a policy with its whole level chain and threshold matrix."""
+    """Create or replace a policy with its whole level chain and threshold matrix.
+
+    ``seen_version`` is the policy's version (``selectors.policy_version``) when the editor
+    opened it; when given for an existing policy, a save by someone else since is refused."""
+    if seen_version is not None and policy.pk is not None:
+        _require_current(policy, seen_version)
     reason = _require_reason(reason)
     policy.full_clean()
     validate_levels(levels)
@@ -148,6 +184,14 @@ def policy_save(
         data={"reason": reason, "before": before, "after": _snapshot(policy)},
     )
     return policy
+
+
+def _require_current(policy: EscalationPolicy, seen_version: str) -> None:
+    # Lock, then compare versions: two admins saving at once are serialised, and the
+    # second is told instead of silently overwriting the first.
+    EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
+    if seen_version != policy_version(policy):
+        raise ValidationError(STALE_POLICY)
 
 
 def _replace_levels(policy: EscalationPolicy, levels: list[LevelSpec], actor, reason: str) -> None:

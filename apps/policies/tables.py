@@ -49,7 +49,7 @@ class PolicyTable(tables.Table):
         order_by = ("name",)
         attrs = TABLE_ATTRS
         empty_text = "No policy matches these filters."
-        template_name = "policies/_table.html"
+        template_name = "includes/_table.html"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,7 +105,7 @@ class ServiceTable(tables.Table):
         attrs = TABLE_ATTRS
         row_attrs = {"id": lambda record: f"service-{record.slug}"}
         empty_text = "No services yet."
-        template_name = "policies/_table.html"
+        template_name = "includes/_table.html"
 
     def render_name(self, record: Service, value):
         if record.description:

@@ -1,8 +1,8 @@
 import pytest
 from django.utils import timezone
 
-from apps.timers.models import SweepHeartbeat
 from apps.timers.services import sweep_due_deadlines
+from tests.factories import SweepHeartbeatFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def test_it_fails_when_the_sweep_never_ran(client):
 
 def test_it_fails_when_the_sweep_is_older_than_three_intervals(client, settings):
     settings.TIMERS_SWEEP_INTERVAL = 2
-    SweepHeartbeat.objects.create(name="sweep", last_run_at=timezone.now() - timezone.timedelta(seconds=7))
+    SweepHeartbeatFactory(name="sweep", last_run_at=timezone.now() - timezone.timedelta(seconds=7))
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["sweep"].startswith("stale")

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from apps.approvals import services
 from apps.approvals.models import ApprovalDecision, ApprovalRequest, BriefReceipt, Outcome, RequestStatus
 from apps.audit.models import AuditEvent
+from apps.common.errors import Conflict
 from apps.escalations import services as esc_services
 from apps.escalations.models import Status, TimelineEvent
 from apps.notifications.models import Notification
@@ -21,7 +22,7 @@ from apps.timers.services import Outcome as FireOutcome
 from apps.timers.services import deadline_fire
 from tests.approvals.conftest import MONDAY_0900, ask_for_the_cto, build_org, to_level_two
 from tests.escalations.conftest import raise_one
-from tests.policy_factories import BusinessCalendarFactory
+from tests.factories import BusinessCalendarFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -142,9 +143,9 @@ def test_a_decided_request_cannot_be_decided_again_and_a_stale_form_is_refused(o
         reason="Level 2 can still fix it today.",
         expected_version=version,
     )
-    with pytest.raises(esc_services.Conflict, match="changed while you were looking"):
+    with pytest.raises(Conflict, match="changed while you were looking"):
         services.approval_decide(approval=ask, actor=org.lead, approve=True, expected_version=version)
-    with pytest.raises(esc_services.Conflict, match="already rejected"):
+    with pytest.raises(Conflict, match="already rejected"):
         services.approval_decide(approval=ask, actor=org.lead, approve=True)
     assert ApprovalDecision.objects.count() == 1
 
@@ -231,7 +232,7 @@ def test_an_appeal_waits_while_the_level_has_been_asked_for_again(org):
         approval=ask, actor=org.lead, approve=False, reason="Level 2 can still fix it today."
     )
     again = ask_for_the_cto(org, esc)
-    with pytest.raises(esc_services.Conflict, match="already waiting for an approval of level 3"):
+    with pytest.raises(Conflict, match="already waiting for an approval of level 3"):
         services.approval_appeal(
             approval=ask, actor=org.raiser, reason="It has been failing for six hours; customers are leaving."
         )
@@ -256,12 +257,12 @@ def test_the_raiser_may_appeal_a_rejection_once_to_the_approvers_manager(org):
     assert AuditEvent.objects.filter(
         action="protection.protected_act", data__act="appealed a rejected escalation"
     )
-    with pytest.raises(esc_services.Conflict, match="already been appealed once"):
+    with pytest.raises(Conflict, match="already been appealed once"):
         services.approval_appeal(approval=ask, actor=org.raiser, reason="And again, please, it is urgent.")
     services.approval_decide(
         approval=appeal, actor=org.director, approve=False, reason="Agree with the lead today."
     )
-    with pytest.raises(esc_services.Conflict, match="already been appealed once"):
+    with pytest.raises(Conflict, match="already been appealed once"):
         services.approval_appeal(approval=appeal, actor=org.raiser, reason="Once more to the CTO please.")
 
 
@@ -270,7 +271,7 @@ def test_going_around_an_unresponsive_approver_after_half_the_time(org):
     ask = ask_for_the_cto(org, esc)
     requester = org.raiser
     with time_machine.travel(MONDAY_0900 + timedelta(hours=1), tick=False):
-        with pytest.raises(esc_services.Conflict, match="you can go around them from"):
+        with pytest.raises(Conflict, match="you can go around them from"):
             services.approval_escalate_around(approval=ask, actor=requester, reason="No answer after an hour.")
     with time_machine.travel(MONDAY_0900 + timedelta(hours=2, minutes=10), tick=False):
         around = services.approval_escalate_around(

@@ -26,6 +26,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from apps.approvals import services
 from apps.approvals.models import ApprovalRequest, RequestStatus
+from apps.common.errors import Conflict
 from apps.escalations import services as esc_services
 from apps.escalations.models import Escalation, Status
 from apps.notifications.models import Notification
@@ -34,7 +35,7 @@ from apps.timers.services import deadline_fire
 from tests.approvals.conftest import MONDAY_0900, build_org
 from tests.escalations.conftest import raise_one
 
-REFUSALS = (esc_services.Conflict, PermissionDenied, ValidationError)
+REFUSALS = (Conflict, PermissionDenied, ValidationError)
 ACTORS = ["raiser", "engineer", "eng_manager", "lead", "deputy", "director", "cto"]
 
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.urls import reverse
 
 from apps.audit.models import AuditEvent
@@ -18,26 +14,10 @@ from apps.contacts import csv_io
 from apps.contacts.models import ContactMethod, Person
 from apps.contacts.services import contact_methods_set, person_upsert
 
-pytestmark = pytest.mark.django_db
+# The demo organisation (``org``) at its fixed moment (``demo_clock``): tests/plugins/demo_org.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_clock")]
 
 HEADER = "email,full_name,title,team,manager_email,authority_rank,timezone,contact_methods\n"
-
-
-# A Wednesday afternoon: on-call answers depend on the clock, and the demo's weekly rotation
-# starts on Monday at 09:00 London time, so before that on a Monday seed_demo's own
-# reachability check refuses its policies (reported; demo_policies.py is not ours to change).
-FIXED_NOW = datetime(2026, 11, 18, 14, 30, tzinfo=ZoneInfo("UTC"))
-
-
-@pytest.fixture(autouse=True)
-def fixed_clock():
-    with time_machine.travel(FIXED_NOW, tick=True):
-        yield
-
-
-@pytest.fixture
-def org(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
 
 
 def upload(client, text: str, name: str = "contacts.csv"):

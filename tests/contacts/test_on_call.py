@@ -14,8 +14,7 @@ import time_machine
 from apps.contacts.models import Rotation
 from apps.contacts.selectors import on_call, on_call_rotation, rotation_gaps, rotations_prefetched
 from apps.contacts.services import rotation_override_add, rotation_save
-from tests.factories import PersonFactory, TeamFactory
-from tests.policy_factories import RotationFactory, rotation_with
+from tests.factories import PersonFactory, RotationFactory, TeamFactory, rotation_with
 
 pytestmark = pytest.mark.django_db
 

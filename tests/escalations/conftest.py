@@ -15,8 +15,14 @@ from apps.accounts.roles import Role
 from apps.contacts.models import BackupAssignment, ContactMethod, Person
 from apps.escalations.services import escalation_raise
 from apps.policies.models import BusinessCalendar, Service
-from tests.factories import TeamFactory, UserFactory
-from tests.policy_factories import BusinessCalendarFactory, full_matrix, person_level, saved_policy
+from tests.factories import (
+    BusinessCalendarFactory,
+    TeamFactory,
+    UserFactory,
+    full_matrix,
+    person_level,
+    saved_policy,
+)
 
 H = timedelta(hours=1)
 

@@ -23,7 +23,7 @@ from apps.policies.models import MaintenanceWindow
 from apps.timers.models import Deadline
 from apps.timers.services import Outcome, deadline_fire
 from tests.escalations.conftest import build_world, raise_one
-from tests.policy_factories import BusinessCalendarFactory
+from tests.factories import BusinessCalendarFactory
 
 pytestmark = pytest.mark.django_db
 Kind = TimelineEvent.Kind

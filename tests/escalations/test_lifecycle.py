@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.audit.models import AuditEvent
+from apps.common.errors import Conflict
 from apps.contacts.models import Person
 from apps.escalations import services
 from apps.escalations.models import Escalation, HandOff, Status, TimelineEvent
@@ -15,7 +16,7 @@ from apps.notifications.models import Notification
 from apps.policies.services import LevelSpec, policy_save
 from apps.timers.models import Deadline
 from tests.escalations.conftest import raise_one
-from tests.policy_factories import full_matrix
+from tests.factories import full_matrix
 
 pytestmark = pytest.mark.django_db
 Kind = TimelineEvent.Kind
@@ -148,7 +149,7 @@ def test_the_owner_acknowledges_once(world):
     assert esc.status == Status.ACKNOWLEDGED and esc.acknowledged_at and esc.version == 2
     assert services.ACK_DUE not in pending_kinds(esc)
     assert esc.next_due_at == esc.resolve_due_at
-    with pytest.raises(services.Conflict, match="it is acknowledged"):
+    with pytest.raises(Conflict, match="it is acknowledged"):
         services.escalation_acknowledge(escalation=esc, actor=world.engineer)
 
 
@@ -166,7 +167,7 @@ def test_a_stale_form_is_refused_and_says_what_happened(world):
     services.escalation_acknowledge(escalation=esc, actor=world.engineer, expected_version=1)
     before = snapshot(esc)
     with pytest.raises(
-        services.Conflict, match="changed while you were looking at it: it is now acknowledged"
+        Conflict, match="changed while you were looking at it: it is now acknowledged"
     ):
         services.escalation_resolve(
             escalation=esc,
@@ -247,7 +248,7 @@ def test_an_approval_level_is_never_reached_without_the_gate(world, monkeypatch)
         escalation=esc, actor=world.raiser, reason="No answer and the error rate doubles."
     )
     before = snapshot(esc)
-    with pytest.raises(services.Conflict, match="only through a manager's approval"):
+    with pytest.raises(Conflict, match="only through a manager's approval"):
         services.escalation_escalate(
             escalation=esc, actor=world.eng_manager, reason="Needs the CTO's decision now."
         )
@@ -339,7 +340,7 @@ def test_withdrawing_stops_every_clock(world):
     )
     esc.refresh_from_db()
     assert esc.status == Status.WITHDRAWN and pending_kinds(esc) == [] and esc.next_due_at is None
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.escalation_acknowledge(escalation=esc, actor=world.engineer)
 
 

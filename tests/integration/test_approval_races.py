@@ -8,7 +8,7 @@ import pytest
 from apps.accounts.roles import Role
 from apps.approvals import services
 from apps.approvals.models import ApprovalDecision, ApprovalRequest, RequestStatus
-from apps.escalations.services import Conflict
+from apps.common.errors import Conflict
 from tests.approvals.conftest import ask_for_the_cto, build_org, to_level_two
 from tests.escalations.conftest import person_for
 from tests.factories import UserFactory

@@ -9,6 +9,7 @@ import threading
 import pytest
 from django.db import connections
 
+from apps.common.errors import Conflict
 from apps.escalations import services
 from apps.escalations.models import Escalation, Status, TimelineEvent
 from tests.escalations.conftest import build_world, raise_one
@@ -51,7 +52,7 @@ def test_acknowledge_and_withdraw_at_once_one_wins(transactional_db, attempt):
             escalation=esc, actor=world.raiser, reason="Raised by mistake, sorry.", expected_version=version
         ),
     )
-    conflicts = [r for r in results if isinstance(r, services.Conflict)]
+    conflicts = [r for r in results if isinstance(r, Conflict)]
     winners = [r for r in results if isinstance(r, Escalation)]
     assert len(winners) == 1 and len(conflicts) == 1, results
     assert "changed while you were looking at it" in str(conflicts[0])

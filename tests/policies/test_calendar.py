@@ -12,7 +12,7 @@ from apps.audit.models import AuditEvent
 from apps.policies.calendar import CalendarError, WorkingCalendar, parse_weekly
 from apps.policies.models import BusinessCalendar
 from apps.policies.services import calendar_save
-from tests.policy_factories import OFFICE_HOURS, BusinessCalendarFactory
+from tests.factories import OFFICE_HOURS, BusinessCalendarFactory
 
 LONDON = ZoneInfo("Europe/London")
 MIN = timedelta(minutes=1)

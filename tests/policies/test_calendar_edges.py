@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 
 from apps.policies.calendar import CalendarError, WorkingCalendar, parse_weekly
 from apps.policies.forms import CalendarForm, ThresholdForm
-from tests.policy_factories import BusinessCalendarFactory
+from tests.factories import BusinessCalendarFactory
 
 LONDON = ZoneInfo("Europe/London")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")

@@ -16,13 +16,14 @@ from apps.policies.models import (
     GovernanceThreshold,
     MaintenanceWindow,
     ResponseThreshold,
-    Service,
 )
 from apps.policies.services import LevelSpec, ThresholdSpec, policy_save
 from apps.timers.models import Deadline
-from tests.factories import PersonFactory, TeamFactory
-from tests.policy_factories import (
+from tests.factories import (
     H,
+    PersonFactory,
+    ServiceFactory,
+    TeamFactory,
     full_matrix,
     person_level,
     reachable_person,
@@ -335,7 +336,7 @@ def test_a_valid_policy_writes_one_audit_event(gov_admin):
 
 
 def test_it_links_the_services_it_covers(gov_admin):
-    service = Service.objects.create(name="Payments", slug="payments", owner_team=staffed_team())
+    service = ServiceFactory(name="Payments", slug="payments", owner_team=staffed_team())
     policy = policy_save(
         policy=unsaved_policy(),
         levels=two_level_chain(),
@@ -429,7 +430,7 @@ def test_a_window_ending_after_it_starts_is_valid():
 @pytest.mark.parametrize("scope", ["neither", "both"])
 def test_a_governance_threshold_needs_exactly_one_of_service_or_team(scope):
     team = staffed_team()
-    service = Service.objects.create(name="Payments", slug="payments", owner_team=team)
+    service = ServiceFactory(name="Payments", slug="payments", owner_team=team)
     fields = {"service": service, "team": team} if scope == "both" else {}
     threshold = GovernanceThreshold(name="Too many", max_escalations=5, **fields)
     with pytest.raises(ValidationError) as caught:
@@ -439,7 +440,7 @@ def test_a_governance_threshold_needs_exactly_one_of_service_or_team(scope):
 
 def test_a_governance_threshold_on_a_team_or_a_service_is_valid():
     team = staffed_team()
-    service = Service.objects.create(name="Payments", slug="payments", owner_team=team)
+    service = ServiceFactory(name="Payments", slug="payments", owner_team=team)
     GovernanceThreshold(name="Team", team=team, max_escalations=5).full_clean()
     GovernanceThreshold(name="Service", service=service, max_escalations=5).full_clean()
 

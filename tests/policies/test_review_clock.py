@@ -15,14 +15,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
-from apps.contacts.models import ContactMethod
 from apps.notifications.models import Notification
 from apps.policies.models import EscalationPolicy
 from apps.policies.selectors import policies_due_for_review
 from apps.policies.services import REVIEW_DUE, policy_mark_reviewed, policy_save
 from apps.timers.models import Deadline
 from apps.timers.services import Outcome, deadline_fire, deadline_schedule, sweep_due_deadlines
-from tests.policy_factories import full_matrix, reachable_person, saved_policy, two_level_chain
+from tests.factories import ContactMethodFactory, full_matrix, reachable_person, saved_policy, two_level_chain
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +38,8 @@ def owner_with_pager_email():
     """An owner whose email contact method differs from the address on their record."""
     owner = reachable_person(rank=50, full_name="Olivia Owner", email="olivia@example.com")
     owner.contact_methods.all().delete()
-    ContactMethod.objects.create(person=owner, kind="phone", value="+447700900123", priority=1)
-    ContactMethod.objects.create(person=owner, kind="email", value="olivia.pager@example.org", priority=2)
+    ContactMethodFactory(person=owner, kind="phone", value="+447700900123", priority=1)
+    ContactMethodFactory(person=owner, kind="email", value="olivia.pager@example.org", priority=2)
     return owner
 
 
@@ -156,7 +155,7 @@ def test_a_due_review_is_audited(gov_admin):
 def test_the_owner_without_an_email_method_is_also_written_to_at_their_address(gov_admin):
     owner = reachable_person(rank=50, email="olivia@example.com")
     owner.contact_methods.all().delete()
-    ContactMethod.objects.create(person=owner, kind="phone", value="+447700900123", priority=1)
+    ContactMethodFactory(person=owner, kind="phone", value="+447700900123", priority=1)
     saved_policy(actor=gov_admin, owner=owner, next_review_on=yesterday())
     sweep_due_deadlines()
     assert Notification.objects.get().methods == [["phone", "+447700900123"], ["email", "olivia@example.com"]]

@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from apps.policies.models import ChangeFreeze, MaintenanceWindow, Service
-from tests.factories import TeamFactory
+from apps.policies.models import ChangeFreeze, MaintenanceWindow
+from tests.factories import ServiceFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +93,7 @@ def test_the_bottleneck_report_refuses_a_period_it_cannot_have(admin_client, val
 @pytest.mark.parametrize("name", ["policies:maintenance_new", "policies:freeze_new"])
 @pytest.mark.parametrize("value", [str(10**30), str(2**63)])
 def test_a_service_id_past_any_row_is_not_a_choice(admin_client, name, value):
-    Service.objects.create(name="Payments", slug="payments", owner_team=TeamFactory())
+    ServiceFactory(name="Payments", slug="payments", owner_team=TeamFactory())
     data = {
         "name": "Window",
         "services": [value],
@@ -126,7 +126,7 @@ def test_a_tampered_count_of_level_rows_is_refused_and_changes_nothing(admin_cli
     """Django accepts a negative INITIAL_FORMS; the policy's levels then had no data (a KeyError)."""
     from apps.policies.models import EscalationLevel
     from tests import urlwalk
-    from tests.policy_factories import saved_policy
+    from tests.factories import saved_policy
 
     policy = saved_policy(actor=gov_admin)
     page = reverse("policies:edit", args=[policy.pk])

@@ -18,9 +18,8 @@ from django.urls import reverse
 
 from apps.common.moments import EARLIEST, LATEST, day_to_utc, to_utc
 from apps.contacts.models import Rotation, RotationOverride
-from apps.policies.models import ChangeFreeze, MaintenanceWindow, Service
-from tests.factories import PersonFactory, TeamFactory
-from tests.policy_factories import rotation_with
+from apps.policies.models import ChangeFreeze, MaintenanceWindow
+from tests.factories import PersonFactory, ServiceFactory, TeamFactory, rotation_with
 
 OUTSIDE = "is outside the range the portal can store"
 EDGES = [("9999-12-31", "23:59", "Pacific/Pago_Pago"), ("0001-01-01", "00:00", "Asia/Tokyo")]
@@ -85,7 +84,7 @@ def test_who_is_on_call_at_the_edge_of_the_calendar_is_a_400(admin, day, clock, 
     "name,model", [("policies:maintenance_new", MaintenanceWindow), ("policies:freeze_new", ChangeFreeze)]
 )
 def test_a_period_ending_past_the_year_9999_in_utc_is_refused_beside_the_field(admin, name, model):
-    service = Service.objects.create(name="Payments", slug="payments", owner_team=TeamFactory())
+    service = ServiceFactory(name="Payments", slug="payments", owner_team=TeamFactory())
     data = {
         "name": "Forever",
         "services": [service.pk],

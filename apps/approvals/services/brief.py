@@ -18,12 +18,12 @@ from apps.approvals.services.common import (
     tell,
 )
 from apps.audit.services import record
+from apps.common.errors import Conflict
 from apps.contacts.models import Person
 from apps.contacts.selectors import person_of
 from apps.escalations import chain as ch
 from apps.escalations import services as esc_services
 from apps.escalations.models import Escalation, Status
-from apps.escalations.services import Conflict
 
 
 def draft_brief(approval: ApprovalRequest) -> ExecutiveBrief:

@@ -13,17 +13,18 @@ from apps.approvals.models import (
     ApprovalRequest,
 )
 from apps.audit.services import record
+from apps.common.errors import Conflict
 from apps.contacts.models import Person
 from apps.contacts.selectors import person_of
 from apps.escalations import chain as ch
+from apps.escalations import services as escalation_services
 from apps.escalations.chain import FrozenLevel
 from apps.escalations.models import Escalation, TimelineEvent
-from apps.escalations.services import Conflict
 from apps.notifications.services import notify
 from apps.timers.services import deadline_schedule, deadlines_cancel_for
 
 REQUEST_DUE = "approvals.request_due"
-MIN_REASON = 10
+MIN_REASON = escalation_services.MIN_REASON  # one rule for the reasons given about an escalation
 Kind = TimelineEvent.Kind
 
 

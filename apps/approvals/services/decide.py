@@ -23,9 +23,9 @@ from apps.approvals.services.common import (
     settle,
     tell,
 )
+from apps.common.errors import Conflict
 from apps.contacts.selectors import person_of
 from apps.escalations import services as esc_services
-from apps.escalations.services import Conflict
 from apps.policies.content import check_outgoing
 
 

@@ -18,8 +18,8 @@ from apps.approvals.services.common import (
     open_approval,
     tell,
 )
+from apps.common.errors import Conflict
 from apps.contacts.selectors import person_of
-from apps.escalations.services import Conflict
 
 
 @transaction.atomic

@@ -28,8 +28,8 @@ from apps.approvals.services.common import (
     settle,
     tell,
 )
+from apps.common.errors import Conflict
 from apps.escalations import services as esc_services
-from apps.escalations.services import Conflict
 
 
 def _reroute(

@@ -37,7 +37,6 @@ from apps.escalations.services.common import (  # noqa: F401
     RESOLVE_DUE,
     SUBJECT_TYPE,
     UPDATE_DUE,
-    Conflict,
     grant_participant,
     manager_to_tell,
 )

@@ -11,6 +11,7 @@ from guardian.shortcuts import assign_perm
 
 from apps.accounts.roles import Cap, Role
 from apps.audit.services import record
+from apps.common.errors import Conflict
 from apps.contacts.models import Person
 from apps.escalations import chain as ch
 from apps.escalations.models import (
@@ -46,11 +47,6 @@ REQUIRED_TEXT = {
 }
 MIN_REASON = 10
 MIN_SUMMARY = 20
-
-
-class Conflict(Exception):
-    """The action does not fit the escalation as it is now: a stale form, a colleague who acted
-    first, or the wrong state. Shown to the user as it is; nothing was changed."""
 
 
 # --- shared steps -------------------------------------------------------------------------------

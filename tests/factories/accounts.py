@@ -1,8 +1,9 @@
+"""Users, with roles given by name: ``UserFactory(roles=[Role.MANAGER])``."""
+
 import factory
 from django.contrib.auth.models import Group
 
 from apps.accounts.models import User
-from apps.contacts.models import Person, Team
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -21,22 +22,3 @@ class UserFactory(factory.django.DjangoModelFactory):
     def roles(self, create, extracted, **kwargs):
         if create and extracted:
             self.groups.add(*Group.objects.filter(name__in=[str(role) for role in extracted]))
-
-
-class TeamFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Team
-        django_get_or_create = ("slug",)
-
-    name = factory.Sequence(lambda n: f"Team {n}")
-    slug = factory.Sequence(lambda n: f"team-{n}")
-
-
-class PersonFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Person
-
-    full_name = factory.Faker("name")
-    email = factory.Sequence(lambda n: f"person{n}@example.com")
-    title = "Engineer"
-    team = factory.SubFactory(TeamFactory)

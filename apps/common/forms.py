@@ -1,0 +1,119 @@
+"""What every form of the portal shares: Bootstrap classes on the widgets, the browser's own
+date and time pickers, the required change-reason field, the timezone select, and putting a
+service's ``ValidationError`` back on the form that sent it.
+
+Forms parse; services decide. A service refuses with ``ValidationError({field: [messages]})``
+and the view hands it to ``apply_errors(form, error_dict(exc))``: messages about a field of the
+form appear beside it, the rest come back for the page to show beside the part they concern.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from apps.common.moments import timezone_names
+
+REASON_LABEL = "Reason for this change"
+REASON_HELP = "Kept in the history and the audit trail beside the change (at least 5 characters)."
+REASON_MISSING = "Say why this changes (at least 5 characters): it is kept in the history."
+MIN_REASON = 5
+
+
+class BootstrapMixin:
+    """Bootstrap classes on every widget, and ``is-invalid`` on a field once it has an error.
+
+    Checkbox lists and hidden inputs are left alone: a list styles each box itself (the form
+    passes ``form-check-input``), and a hidden input has nothing to show."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.HiddenInput):
+                continue
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {_css(widget)}".strip()
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        for name in self.errors:
+            attrs = self.fields[name].widget.attrs if name in self.fields else None
+            if attrs is not None and "is-invalid" not in attrs.get("class", ""):
+                attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+
+
+def _css(widget: forms.Widget) -> str:
+    if isinstance(widget, forms.CheckboxInput):
+        return "form-check-input"
+    if isinstance(widget, forms.Select):
+        return "form-select"
+    return "form-control"
+
+
+class DateInput(forms.DateInput):
+    """The browser's date picker, which sends and expects ISO dates whatever the locale."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+# What a DateTimeField with a DateTimeInput accepts: the picker's format, and the same typed
+# with a space (a pasted value, a test, a browser without the picker).
+DATETIME_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+
+def reason_field(**kwargs) -> forms.CharField:
+    """The required "why" of a change to governed data; the services check it again."""
+    return forms.CharField(
+        label=REASON_LABEL,
+        max_length=500,
+        min_length=MIN_REASON,
+        help_text=REASON_HELP,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": REASON_MISSING, "min_length": REASON_MISSING},
+        **kwargs,
+    )
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(timezone_names())]
+
+
+def error_dict(exc: ValidationError) -> dict[str, list[str]]:
+    """A ``ValidationError``'s messages by field; one without fields is form-wide (``__all__``)."""
+    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+
+
+def apply_errors(
+    form: forms.Form, errors: dict[str, list[str]], aliases: dict[str, str] | None = None
+) -> dict[str, list[str]]:
+    """Put ``{field: [messages]}`` from a service on the form; return what matched no field
+    (``levels``, ``thresholds``, ``contact_methods``...) for the page to show beside the part
+    it concerns. ``aliases`` maps a service's name for a field to the form's."""
+    aliases = aliases or {}
+    leftover: dict[str, list[str]] = {}
+    for name, messages in errors.items():
+        name = aliases.get(name, name)
+        if name in form.fields:
+            form.add_error(name, messages)
+        elif name in ("__all__", None):
+            form.add_error(None, messages)
+        else:
+            leftover.setdefault(name, []).extend(messages)
+    return leftover
