@@ -79,9 +79,19 @@ class Escalation(models.Model):
     raiser_person = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Who works it (DESIGN.md, "Escalation lifecycle"): changes when someone takes ownership or
+    # names an owner, never because the escalation climbed a level.
     owner = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_escalations"
     )
+    # Whose authority is engaged: the person the level reached reaches. They acknowledge (the
+    # acknowledge clock is theirs), take ownership, or name an owner. At level 1 usually the owner.
+    engaged = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="engaged_escalations"
+    )
+    # Everyone who has owned it: they stay on as responders (stakeholder updates, comments, a
+    # proposed resolution) when the owner changes.
+    responders = models.ManyToManyField(Person, blank=True, related_name="responding_to")
 
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.PROTECT, related_name="escalations")
     # The policy's history id when raised, and the frozen chain (see the module docstring).
@@ -124,6 +134,7 @@ class Escalation(models.Model):
             models.Index(fields=["status", "-raised_at"], name="esc_status_raised"),
             models.Index(fields=["raiser", "-raised_at"], name="esc_raiser_raised"),
             models.Index(fields=["owner", "-raised_at"], name="esc_owner_raised"),
+            models.Index(fields=["engaged", "-raised_at"], name="esc_engaged_raised"),
             models.Index(fields=["service", "-raised_at"], name="esc_service_raised"),
             # "Breaches next": only active ones carry a due time worth sorting.
             models.Index(fields=["next_due_at"], name="esc_next_due", condition=Q(next_due_at__isnull=False)),

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from apps.accounts.roles import Cap, Role
 from apps.audit.services import record
+from apps.contacts.models import Person
 from apps.contacts.selectors import person_of
 from apps.escalations.chain import FrozenLevel
 from apps.escalations.models import ACTIVE, Escalation, EscalationUserObjectPermission, HandOff, TimelineEvent
@@ -213,7 +214,7 @@ def get_escalation_for_user(user, pk: int, *, page: str = "") -> Escalation:
     written before the page is shown; ``page`` names where it was read from."""
     esc = (
         visible_escalations(user)
-        .select_related("service", "owner__user", "raiser", "raiser_person", "policy__owner")
+        .select_related("service", "owner__user", "engaged__user", "raiser", "raiser_person", "policy__owner")
         .filter(pk=pk)
         .first()
     )
@@ -262,7 +263,11 @@ def dashboard(user, *, limit: int = 10) -> Dashboard:
         .order_by("-raised_at")[:limit]
     )
     owned = (
-        list(base.filter(owner=person, status__in=ACTIVE).order_by("next_due_at")[:limit]) if person else []
+        list(
+            base.filter(Q(owner=person) | Q(engaged=person), status__in=ACTIVE).order_by("next_due_at")[:limit]
+        )
+        if person
+        else []
     )
     breaching = list(
         base.filter(status__in=ACTIVE, next_due_at__isnull=False).order_by("next_due_at")[:limit]
@@ -272,9 +277,15 @@ def dashboard(user, *, limit: int = 10) -> Dashboard:
 
 @dataclass
 class Actions:
-    """What the user may do on an escalation now: the page shows only these."""
+    """What the user may do on an escalation now: the page shows only these.
+
+    The owner works it; the person the level reached acknowledges, takes ownership or names
+    an owner; everyone who has owned it stays on as a responder (stakeholder updates, comments,
+    a proposed resolution). An executive the level reached gets the decision view: the brief,
+    acknowledge, name an owner, comment; never the responder's forms."""
 
     acknowledge: bool = False
+    take_ownership: bool = False
     hand_off: bool = False
     escalate_to: list[FrozenLevel] | None = None
     de_escalate_to: list[FrozenLevel] | None = None
@@ -284,36 +295,69 @@ class Actions:
     withdraw: bool = False
     comment: bool = False
     update: bool = False
+    decision_view: bool = False
 
     @property
     def any(self) -> bool:
-        return any(bool(v) for v in vars(self).values())
+        return any(bool(v) for k, v in vars(self).items() if k != "decision_view")
 
 
 def actions_for(user, esc: Escalation) -> Actions:
     """Only the people taking part act, and each only as their role allows; auditors read."""
     if not user.roles - {"auditor"} or not is_participant(user, esc):
         return Actions()
-    is_owner = bool(esc.owner and esc.owner.user_id == user.pk and user.has_perm(Cap.RESPOND_ESCALATION.perm))
-    is_raiser = esc.raiser_id == user.pk
+    responds = user.has_perm(Cap.RESPOND_ESCALATION.perm)
+    owner = responds and esc.owner is not None and esc.owner.user_id == user.pk
+    engaged = responds and esc.engaged is not None and esc.engaged.user_id == user.pk
+    responder = responds and esc.responders.filter(user_id=user.pk).exists()
+    executive = engaged and not owner and Role.EXECUTIVE in user.roles
+    raiser = esc.raiser_id == user.pk
     working = esc.status in ("open", "acknowledged")
-    up = (
-        [lvl for lvl in esc.levels if lvl.order > esc.current_level and may_trigger(user, lvl)]
-        if working
-        else []
-    )
-    down = [lvl for lvl in esc.levels if lvl.order < esc.current_level] if working and is_owner else []
+    up = [lvl for lvl in esc.levels if lvl.order > esc.current_level and may_trigger(user, lvl)] if working else []
     return Actions(
-        acknowledge=is_owner and esc.status == "open",
-        hand_off=is_owner and working,
+        acknowledge=engaged and esc.status == "open",
+        take_ownership=engaged and not owner and not executive and working,
+        hand_off=(owner or engaged) and working,
         escalate_to=up,
-        de_escalate_to=down,
-        resolve=is_owner and working,
-        close=is_raiser and esc.status == "resolved",
-        reopen=is_raiser and esc.status == "resolved",
-        withdraw=is_raiser and esc.status in ACTIVE,
+        de_escalate_to=(
+            [lvl for lvl in esc.levels if lvl.order < esc.current_level]
+            if working and (owner or engaged) and not executive
+            else []
+        ),
+        resolve=responder and working and not executive,
+        close=raiser and esc.status == "resolved",
+        reopen=raiser and esc.status == "resolved",
+        withdraw=raiser and esc.status in ACTIVE,
         comment=esc.status in (*ACTIVE, "resolved"),
-        update=is_owner and esc.status in ACTIVE,
+        update=responder and esc.status in ACTIVE and not executive,
+        decision_view=executive,
+    )
+
+
+def owner_candidates(esc: Escalation) -> QuerySet[Person]:
+    """Who may be named the owner: people who can work it (a responder role and a way to be
+    reached) from the teams and rotations of the levels reached so far, the backups of the owner
+    and of the person reached, and those already working on it. Not every responder in the
+    company (issue 12: the CEO was offered as a hand-off target)."""
+    reached = [lvl for lvl in esc.levels if lvl.order <= esc.current_level]
+    teams = {lvl.target_team for lvl in reached if lvl.target_team}
+    people = {lvl.target_person for lvl in reached if lvl.target_person}
+    rotations = {lvl.target_rotation for lvl in reached if lvl.target_rotation}
+    teams |= set(Person.objects.filter(pk__in=people).exclude(team=None).values_list("team_id", flat=True))
+    current = {p for p in (esc.owner_id, esc.engaged_id) if p}
+    near = (
+        Q(team_id__in=teams)
+        | Q(rotation_memberships__rotation_id__in=rotations)
+        | Q(backing_up__person_id__in=current)
+        | Q(responding_to=esc)
+    )
+    return (
+        Person.objects.filter(near, user__isnull=False, contact_methods__isnull=False)
+        .filter(user__groups__permissions__codename=Cap.RESPOND_ESCALATION.codename)
+        .exclude(user__groups__name=Role.EXECUTIVE.value)  # executives decide; they are not named to work it
+        .exclude(pk=esc.owner_id)
+        .distinct()
+        .order_by("full_name")
     )
 
 

@@ -25,7 +25,6 @@ from apps.common.csvexport import streamed_csv
 from apps.common.errors import Conflict
 from apps.common.forms import apply_errors, error_dict
 from apps.common.pagination import paginate, require_valid_filters
-from apps.contacts.models import Person
 from apps.escalations import selectors, services
 from apps.escalations.filters import EscalationFilter
 from apps.escalations.forms import CommentForm, EscalateForm, HandOffForm, RaiseForm, ReasonForm, ResolveForm
@@ -157,7 +156,7 @@ def _blank_forms(request, esc: Escalation, actions) -> dict:
     }
     if actions.hand_off:
         forms["hand_off"] = HandOffForm(
-            initial=initial, candidates=_hand_off_candidates(esc), auto_id=_ids("hand_off")
+            initial=initial, candidates=selectors.owner_candidates(esc), auto_id=_ids("hand_off")
         )
     if actions.escalate_to:
         forms["escalate"] = EscalateForm(
@@ -170,19 +169,6 @@ def _blank_forms(request, esc: Escalation, actions) -> dict:
     if actions.resolve:
         forms["resolve"] = ResolveForm(initial=initial, escalation=esc, auto_id=_ids("resolve"))
     return forms
-
-
-def _hand_off_candidates(esc: Escalation):
-    return (
-        Person.objects.filter(
-            user__isnull=False,
-            user__groups__permissions__codename=Cap.RESPOND_ESCALATION.codename,
-            contact_methods__isnull=False,
-        )
-        .exclude(pk=esc.owner_id)
-        .distinct()
-        .order_by("full_name")
-    )
 
 
 # --- actions ----------------------------------------------------------------------------------
@@ -251,9 +237,15 @@ def acknowledge(request, esc, data) -> str:
     return "Acknowledged: you own it. The resolve clock keeps running."
 
 
+@escalation_verb("reason", _reason_form)
+def take_ownership(request, esc, data) -> str:
+    services.escalation_take_ownership(escalation=esc, actor=request.user, expected_version=data["version"])
+    return "You own it now; whoever worked on it before stays on as a responder."
+
+
 @escalation_verb(
     "hand_off",
-    lambda request, esc: HandOffForm(request.POST, candidates=_hand_off_candidates(esc), auto_id=_ids("hand_off")),
+    lambda request, esc: HandOffForm(request.POST, candidates=selectors.owner_candidates(esc), auto_id=_ids("hand_off")),
 )
 def hand_off(request, esc, data) -> str:
     services.escalation_hand_off(
@@ -263,7 +255,7 @@ def hand_off(request, esc, data) -> str:
         context_summary=data["context_summary"],
         expected_version=data["version"],
     )
-    return "Handed off."
+    return f"{data['to_person'].full_name} owns it now."
 
 
 @escalation_verb("escalate", _escalate_form("escalate"))
@@ -336,4 +328,4 @@ def comment(request, esc, data) -> str:
 
 
 # The verbs of the escalation page, in the order its panel offers them (urls.py, the URL walk).
-VERBS = (acknowledge, hand_off, escalate, de_escalate, resolve, close, reopen, withdraw, comment)
+VERBS = (acknowledge, take_ownership, hand_off, escalate, de_escalate, resolve, close, reopen, withdraw, comment)

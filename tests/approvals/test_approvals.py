@@ -66,7 +66,8 @@ def test_approval_reaches_the_level_and_sends_the_edited_brief(org):
         brief_edits={"what_is_asked": "Approve the rollback and the customer credit."},
     )
     esc.refresh_from_db()
-    assert esc.status == Status.OPEN and esc.current_level == 3 and esc.owner == org.person(org.cto)
+    assert esc.status == Status.OPEN and esc.current_level == 3 and esc.engaged == org.person(org.cto)
+    assert esc.owner == org.person(org.engineer)  # the CTO is engaged; the engineer works on it
     ask.refresh_from_db()
     assert ask.status == RequestStatus.APPROVED
     brief = ask.brief

@@ -82,6 +82,7 @@ class ApprovalMachine(RuleBasedStateMachine):
     @rule(data=st.data(), who=st.sampled_from(ACTORS), level=st.sampled_from([None, 2, 3]))
     def escalate(self, data, who, level) -> None:
         esc = data.draw(st.sampled_from(self.escalations()))
+        owner = esc.owner_id
         self.attempt(
             lambda: esc_services.escalation_escalate(
                 escalation=esc,
@@ -90,6 +91,16 @@ class ApprovalMachine(RuleBasedStateMachine):
                 reason="The outcome is at risk right now.",
             )
         )
+        # Climbing engages more authority; it never takes the case from whoever works it.
+        assert Escalation.objects.get(pk=esc.pk).owner_id == owner
+
+    @precondition(lambda self: Escalation.objects.exclude(engaged=None).exists())
+    @rule(data=st.data())
+    def take_ownership(self, data) -> None:
+        esc = data.draw(st.sampled_from(list(Escalation.objects.exclude(engaged=None).select_related("engaged"))))
+        user = esc.engaged.user
+        if user is not None:
+            self.attempt(lambda: esc_services.escalation_take_ownership(escalation=esc, actor=user))
 
     @precondition(lambda self: ApprovalRequest.objects.filter(status=RequestStatus.PENDING).exists())
     @rule(data=st.data(), who=st.sampled_from(ACTORS), approve=st.booleans(), give_reason=st.booleans())
@@ -175,6 +186,11 @@ class ApprovalMachine(RuleBasedStateMachine):
                 f"the CTO was told about escalation {esc_id} without an approved request: "
                 f"{list(told.filter(subject_id=esc_id).values_list('template', flat=True))}"
             )
+
+    @invariant()
+    def whoever_owns_it_is_among_its_responders(self) -> None:
+        for esc in Escalation.objects.exclude(owner=None):
+            assert esc.responders.filter(pk=esc.owner_id).exists(), esc.reference
 
     @invariant()
     def no_request_is_stuck(self) -> None:

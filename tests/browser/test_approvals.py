@@ -144,7 +144,8 @@ def test_an_executive_level_waits_for_the_manager_then_the_executive_reads_the_e
     sign_in("staff")
     esc = raise_a_compliance_concern(page)
     expect(status_badge(page)).to_have_text("Open")
-    expect(page.locator("#owner")).to_contain_text("Hannah Schmidt · level 1")
+    expect(page.locator("#owner")).to_contain_text("Hannah Schmidt")
+    expect(page.locator("#level-reached")).to_contain_text("1 (")
     assert_clean(page, console_errors)
 
     # He asks for the CEO: the page says it waits for his manager, and the CEO hears nothing.
@@ -154,7 +155,8 @@ def test_an_executive_level_waits_for_the_manager_then_the_executive_reads_the_e
     escalate.get_by_role("button", name="Escalate").click()
     expect(status_badge(page)).to_have_text("Awaiting approval")
     expect(timeline(page)).to_contain_text(REQUESTED)
-    expect(page.locator("#owner")).to_contain_text("Hannah Schmidt · level 1")
+    expect(page.locator("#owner")).to_contain_text("Hannah Schmidt")
+    expect(page.locator("#level-reached")).to_contain_text("1 (")
     expect(page.get_by_role("group", name="Escalate")).to_have_count(0)  # nothing to escalate meanwhile
     assert_clean(page, console_errors)
     esc.refresh_from_db()
@@ -193,7 +195,8 @@ def test_an_executive_level_waits_for_the_manager_then_the_executive_reads_the_e
     ask.refresh_from_db()
     esc.refresh_from_db()
     assert ask.status == RequestStatus.APPROVED
-    assert (esc.status, esc.current_level, esc.owner) == (Status.OPEN, 3, eleanor)
+    assert (esc.status, esc.current_level, esc.engaged) == (Status.OPEN, 3, eleanor)
+    assert esc.owner.full_name == "Hannah Schmidt"  # the CEO is engaged; Hannah keeps working on it
     assert (ask.brief.what_is_asked, ask.brief.edited_by.username) == (NEW_ASK, "manager")
     email = told(eleanor).get(template="executive_brief")
     assert NEW_ASK in email.body
@@ -288,7 +291,8 @@ def test_a_rejection_needs_a_reason_and_the_raiser_may_appeal(page, sign_in, con
     sign_in("staff")
     page.goto(f"/escalations/{esc.pk}/")
     expect(status_badge(page)).to_have_text("Open")
-    expect(page.locator("#owner")).to_contain_text("Hannah Schmidt · level 1")
+    expect(page.locator("#owner")).to_contain_text("Hannah Schmidt")
+    expect(page.locator("#level-reached")).to_contain_text("1 (")
     expect(timeline(page)).to_contain_text(REFUSED)
     assert_clean(page, console_errors)
     timeline(page).get_by_role("link", name=f"Approval request #{awaiting.pk}").click()

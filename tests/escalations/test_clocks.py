@@ -108,8 +108,10 @@ def test_unacknowledged_the_backup_is_emailed_then_level_two_is_reached(db, smtp
     with at(datetime(2025, 11, 21, 18, 26, tzinfo=UTC)):
         deliver_everything()
     esc.refresh_from_db()
-    assert esc.current_level == 2 and esc.owner == manager and esc.status == Status.OPEN
-    assert any(m["To"] == manager.email and "you own" in m["Subject"] for m in smtp_server.messages)
+    # Level 2 engages the manager; the backup, who took it over, keeps working on it.
+    assert esc.current_level == 2 and esc.engaged == manager and esc.status == Status.OPEN
+    assert esc.owner == backup
+    assert any(m["To"] == manager.email and "it has reached you" in m["Subject"] for m in smtp_server.messages)
     story = list(esc.timeline.values_list("kind", flat=True))
     assert story == [
         Kind.RAISED,

@@ -218,9 +218,11 @@ def test_escalating_reaches_the_next_level_and_tells_the_previous_owner(world):
         escalation=esc, actor=world.raiser, reason="No answer and the error rate doubles."
     )
     esc.refresh_from_db()
+    # The level's person is engaged; the owner keeps working on it (issue 12).
     assert (
-        esc.current_level == 2 and esc.owner == world.person(world.eng_manager) and esc.status == Status.OPEN
+        esc.current_level == 2 and esc.engaged == world.person(world.eng_manager) and esc.status == Status.OPEN
     )
+    assert esc.owner == world.person(world.engineer)
     assert kinds(esc)[-2:] == [Kind.ESCALATED, Kind.LEVEL_REACHED]
     templates = set(Notification.objects.values_list("template", flat=True))
     assert {"escalation_assigned", "escalation_escalated"} <= templates
@@ -350,6 +352,7 @@ def test_a_stakeholder_update_reaches_everyone_involved_and_restarts_its_clock(w
         escalation=esc, actor=world.raiser, reason="No answer and the error rate doubles."
     )
     clock = Deadline.objects.get(subject_id=str(esc.pk), kind=services.UPDATE_DUE, cancelled_at=None)
+    services.escalation_take_ownership(escalation=esc, actor=world.eng_manager)
     services.escalation_comment(
         escalation=esc,
         actor=world.eng_manager,

@@ -240,7 +240,7 @@ def test_an_htmx_refusal_comes_back_in_the_panel(client, world):
     )
     page = response.content.decode()
     assert response.status_code == 403 and "<html" not in page
-    assert "Only the owner of" in page and 'id="action-error"' in page
+    assert "Only the person" in page and 'id="action-error"' in page
 
 
 def test_the_home_page_says_what_waits_on_you(client, world):

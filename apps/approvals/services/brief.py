@@ -66,9 +66,9 @@ def apply_brief_edits(brief: ExecutiveBrief, edits: dict | None, actor) -> bool:
 
 def send_brief(approval: ApprovalRequest, actor) -> list[Person]:
     """On approval: the brief goes to the executive the level reached, held if embargoed."""
-    esc = Escalation.objects.select_related("owner").get(pk=approval.escalation_id)
+    esc = Escalation.objects.select_related("engaged").get(pk=approval.escalation_id)
     brief = approval.brief
-    executives = [esc.owner] if esc.owner and esc.current_level == approval.level else []
+    executives = [esc.engaged] if esc.engaged and esc.current_level == approval.level else []
     now = timezone.now()
     for person in executives:
         BriefReceipt.objects.get_or_create(brief=brief, executive=person, defaults={"sent_at": now})
@@ -120,6 +120,6 @@ def brief_acknowledge(*, brief: ExecutiveBrief, actor) -> BriefReceipt:
         data={"escalation": brief.escalation.reference},
     )
     esc = brief.escalation
-    if esc.status == Status.OPEN and esc.owner_id == person.pk:
+    if esc.status == Status.OPEN and esc.engaged_id == person.pk:
         esc_services.escalation_acknowledge(escalation=esc, actor=actor)
     return receipt

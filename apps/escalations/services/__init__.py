@@ -55,6 +55,7 @@ from apps.escalations.services.lifecycle import (  # noqa: F401
     escalation_raise,
     escalation_reopen,
     escalation_resolve,
+    escalation_take_ownership,
     escalation_withdraw,
     raise_errors,
 )

@@ -56,12 +56,13 @@ def escalation_reach_approved_level(
 
 
 def escalation_approval_refused(*, escalation: Escalation, level_order: int, actor, note: str) -> Escalation:
-    """The approval was refused: back where it was, with the owner's clock running again."""
+    """The approval was refused: back where it was, with the acknowledge clock of the person the
+    level reached running again."""
     esc = lock(escalation)
     _require_awaiting(esc, level_order)
     esc.status = esc.resume_status or Status.OPEN
     esc.pending_level, esc.resume_status = None, ""
-    if esc.status == Status.OPEN and esc.owner is not None:
+    if esc.status == Status.OPEN and esc.engaged is not None:
         due = ch.clock_due(
             chain=esc.frozen,
             service=esc.service,
@@ -69,7 +70,7 @@ def escalation_approval_refused(*, escalation: Escalation, level_order: int, act
             duration=esc.frozen.threshold.acknowledge_within,
         )
         esc.ack_due_at = due.at
-        schedule_clock(esc, ACK_DUE, due.at, level=esc.current_level, owner=esc.owner_id)
+        schedule_clock(esc, ACK_DUE, due.at, level=esc.current_level, person=esc.engaged_id)
     refresh_next_due(esc)
     timeline_event(esc, Kind.APPROVAL_DECIDED, actor, note, level=level_order, outcome="rejected")
     audit(esc, "approval_refused", actor, level=level_order)

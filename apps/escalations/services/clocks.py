@@ -30,7 +30,7 @@ from apps.escalations.services.lifecycle import (
     escalation_close,
 )
 from apps.escalations.services.routing import (
-    assign_owner,
+    engage,
     enter_level,
 )
 from apps.timers.services import deadline_schedule
@@ -59,21 +59,23 @@ def _defer_if_in_maintenance(esc: Escalation, kind: str, payload: dict, clock: s
 
 
 def clock_acknowledge_missed(*, escalation_id: int, payload: dict) -> None:
-    """First miss: the owner's backup takes over; a miss again (or no backup): up one level."""
+    """First miss: the backup of the person the level reached is called in; a miss again (or
+    no backup): up one level."""
     esc = (
         Escalation.objects.select_for_update(of=("self",))
-        .select_related("owner", "service")
+        .select_related("owner", "engaged", "service")
         .filter(pk=escalation_id)
         .first()
     )
     if esc is None or esc.status != Status.OPEN or payload.get("level") != esc.current_level:
         return
-    if payload.get("owner") != esc.owner_id:
+    # Deadlines set before owner and level reached were told apart name the person "owner".
+    if payload.get("person", payload.get("owner")) != esc.engaged_id:
         return
     if _defer_if_in_maintenance(esc, ACK_DUE, payload, "acknowledge"):
         return
     now = timezone.now()
-    owner = esc.owner
+    owner = esc.engaged
     backup = ch.reachable_backup(owner, now) if owner and esc.ack_misses == 0 else None
     if backup is not None and backup != owner:
         event = timeline_event(
@@ -86,7 +88,7 @@ def clock_acknowledge_missed(*, escalation_id: int, payload: dict) -> None:
             backup=backup.pk,
         )
         esc.ack_misses = 1
-        assign_owner(esc, esc.level(), backup, now=now, cause="acknowledgement missed", backup_for=owner)
+        engage(esc, esc.level(), backup, now=now, cause="acknowledgement missed", backup_for=owner)
         notify_people(esc, event, [owner], "escalation_ack_missed")
         record(action="escalations.ack_missed", target=esc, data={"owner": owner.full_name, "then": "backup"})
     else:

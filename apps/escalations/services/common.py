@@ -55,7 +55,7 @@ MIN_SUMMARY = 20
 def lock(escalation: Escalation, expected_version: int | None = None) -> Escalation:
     esc = (
         Escalation.objects.select_for_update(of=("self",))
-        .select_related("owner", "service", "raiser")
+        .select_related("owner", "engaged", "service", "raiser")
         .get(pk=escalation.pk)
     )
     if expected_version is not None and esc.version != expected_version:
@@ -73,12 +73,51 @@ def require_status(esc: Escalation, allowed, verb: str) -> None:
         raise Conflict(f"{esc.reference} cannot be {verb}: it is {esc.get_status_display().lower()}.")
 
 
-def require_owner(esc: Escalation, actor, verb: str) -> None:
+def _require_responder_role(actor, verb: str) -> None:
     if not actor.has_perm(Cap.RESPOND_ESCALATION.perm):
         raise PermissionDenied(f"Your role does not allow you to {verb} escalations.")
-    if esc.owner is None or esc.owner.user_id != actor.pk:
+
+
+def is_engaged(esc: Escalation, actor) -> bool:
+    return esc.engaged is not None and esc.engaged.user_id == actor.pk
+
+
+def is_owner(esc: Escalation, actor) -> bool:
+    return esc.owner is not None and esc.owner.user_id == actor.pk
+
+
+def require_owner(esc: Escalation, actor, verb: str) -> None:
+    _require_responder_role(actor, verb)
+    if not is_owner(esc, actor):
         who = esc.owner.full_name if esc.owner else "nobody yet"
         raise PermissionDenied(f"Only the owner of {esc.reference} ({who}) can {verb} it.")
+
+
+def require_engaged(esc: Escalation, actor, verb: str) -> None:
+    """The person whose authority the level reached engages: they acknowledge, take ownership."""
+    _require_responder_role(actor, verb)
+    if not is_engaged(esc, actor):
+        who = esc.engaged.full_name if esc.engaged else "nobody yet"
+        raise PermissionDenied(f"Only the person {esc.reference} has reached ({who}) can {verb} it.")
+
+
+def require_owner_or_engaged(esc: Escalation, actor, verb: str) -> None:
+    _require_responder_role(actor, verb)
+    if not (is_owner(esc, actor) or is_engaged(esc, actor)):
+        raise PermissionDenied(f"Only the owner or the person it has reached can {verb} {esc.reference}.")
+
+
+def require_responder(esc: Escalation, actor, verb: str) -> None:
+    """The owner and everyone who owned it before: escalating never takes the case away from the
+    people working it (they update stakeholders and propose a resolution)."""
+    _require_responder_role(actor, verb)
+    if not esc.responders.filter(user_id=actor.pk).exists():
+        raise PermissionDenied(f"Only the people working on {esc.reference} can {verb} it.")
+
+
+def add_responder(esc: Escalation, person: Person) -> None:
+    esc.responders.add(person)
+    grant_participant(esc, person)
 
 
 def require_participant(esc: Escalation, actor, verb: str) -> None:

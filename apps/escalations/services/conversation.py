@@ -27,8 +27,8 @@ from apps.escalations.services.common import (
     commit,
     lock,
     notify_people,
-    require_owner,
     require_participant,
+    require_responder,
     require_status,
     required_text,
     schedule_clock,
@@ -44,14 +44,13 @@ Kind = TimelineEvent.Kind
 
 
 def stakeholders(esc: Escalation) -> list[Person]:
-    """Who hears the updates: the raiser and everyone who has owned it."""
-    owner_ids = set(
-        TimelineEvent.objects.filter(escalation=esc, kind=Kind.LEVEL_REACHED).values_list(
-            "data__owner", flat=True
-        )
-    )
-    owner_ids |= set(HandOff.objects.filter(escalation=esc).values_list("to_person", flat=True))
-    people = list(Person.objects.filter(pk__in={i for i in owner_ids if i}))
+    """Who hears the updates: the raiser, everyone working on it, and everyone it has reached
+    (events before owner and level reached were told apart name the person ``owner``)."""
+    reached = TimelineEvent.objects.filter(escalation=esc, kind=Kind.LEVEL_REACHED)
+    ids = set(reached.values_list("data__engaged", flat=True)) | set(reached.values_list("data__owner", flat=True))
+    ids |= set(esc.responders.values_list("pk", flat=True))
+    ids |= set(HandOff.objects.filter(escalation=esc).values_list("to_person", flat=True))
+    people = list(Person.objects.filter(pk__in={i for i in ids if i}).exclude(pk=getattr(esc.raiser_person, "pk", None)))
     return [p for p in [esc.raiser_person, *people] if p is not None]
 
 
@@ -66,7 +65,7 @@ def escalation_comment(
     require_participant(esc, actor, "comment on")
     text = required_text(text, "text", "The comment", 2)
     if stakeholder_update:
-        require_owner(esc, actor, "post stakeholder updates on")
+        require_responder(esc, actor, "post stakeholder updates on")
         check_outgoing({"The update": text}, field="text")
         event = timeline_event(esc, Kind.UPDATE, actor, text, held=esc.embargoed)
         others = [p for p in stakeholders(esc) if p.user_id != actor.pk]

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.roles import Cap
+from apps.common.errors import Conflict
 from apps.contacts.models import Person
 from apps.contacts.selectors import person_of
 from apps.escalations import chain as ch
@@ -34,6 +35,7 @@ from apps.escalations.services.common import (
     REQUIRED_TEXT,
     RESOLVE_DUE,
     UPDATE_DUE,
+    add_responder,
     audit,
     commit,
     deferral_note,
@@ -41,16 +43,18 @@ from apps.escalations.services.common import (
     lock,
     notify_people,
     refresh_next_due,
-    require_owner,
+    require_engaged,
+    require_owner_or_engaged,
     require_participant,
     require_raiser,
+    require_responder,
     require_status,
     required_text,
     schedule_clock,
     timeline_event,
 )
 from apps.escalations.services.routing import (
-    assign_owner,
+    engage,
     enter_level,
 )
 from apps.policies.models import CustomerTier, Service, Severity
@@ -203,16 +207,17 @@ def escalation_raise(
     return esc
 
 
-# --- the owner's verbs ----------------------------------------------------------------------------
+# --- the verbs of the people working on it ------------------------------------------------------
 
 
 @transaction.atomic
 def escalation_acknowledge(
     *, escalation: Escalation, actor, expected_version: int | None = None
 ) -> Escalation:
+    """The person the level reached says they have it: their acknowledge clock stops."""
     esc = lock(escalation, expected_version)
     require_status(esc, {Status.OPEN}, "acknowledged")
-    require_owner(esc, actor, "acknowledge")
+    require_engaged(esc, actor, "acknowledge")
     now = timezone.now()
     esc.status, esc.ack_misses = Status.ACKNOWLEDGED, 0
     esc.acknowledged_at = esc.acknowledged_at or now
@@ -220,11 +225,39 @@ def escalation_acknowledge(
     esc.ack_due_at = None
     refresh_next_due(esc)
     event = timeline_event(
-        esc, Kind.ACKNOWLEDGED, actor, f"Acknowledged by {esc.owner.full_name} at level {esc.current_level}."
+        esc, Kind.ACKNOWLEDGED, actor, f"Acknowledged by {esc.engaged.full_name} at level {esc.current_level}."
     )
     notify_people(esc, event, [esc.raiser_person], "escalation_acknowledged")
-    audit(esc, "acknowledged", actor, owner=esc.owner.full_name)
+    audit(esc, "acknowledged", actor, engaged=esc.engaged.full_name)
     commit(esc, actor, "Acknowledged")
+    return esc
+
+
+@transaction.atomic
+def escalation_take_ownership(
+    *, escalation: Escalation, actor, expected_version: int | None = None
+) -> Escalation:
+    """The person the level reached works it from now on; whoever owned it stays on as a
+    responder. Taking it is acknowledging it too."""
+    esc = lock(escalation, expected_version)
+    require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "taken over")
+    require_engaged(esc, actor, "take over")
+    if esc.owner_id == esc.engaged_id:
+        raise Conflict(f"You already own {esc.reference}.")
+    previous = esc.owner
+    esc.owner = esc.engaged
+    add_responder(esc, esc.engaged)
+    if esc.status == Status.OPEN:
+        esc.status, esc.ack_misses = Status.ACKNOWLEDGED, 0
+        esc.acknowledged_at = esc.acknowledged_at or timezone.now()
+        deadlines_cancel_for(subject=esc, kind=ACK_DUE)
+        esc.ack_due_at = None
+        refresh_next_due(esc)
+    stays = f"; {previous.full_name} stays on as a responder" if previous else ""
+    event = timeline_event(esc, Kind.HANDED_OFF, actor, f"{esc.owner.full_name} took ownership{stays}.")
+    notify_people(esc, event, [previous], "escalation_handed_off", summary="", previous=previous, due_at=None)
+    audit(esc, "ownership_taken", actor, **{"from": previous.full_name if previous else None})
+    commit(esc, actor, "Ownership taken")
     return esc
 
 
@@ -237,25 +270,15 @@ def escalation_hand_off(
     context_summary: str,
     expected_version: int | None = None,
 ) -> Escalation:
-    """Pass ownership at the same level; the new owner acknowledges afresh, with the context."""
+    """Name a new owner (the owner passing it on, or the person the level reached delegating it),
+    with the context. Whoever owned it stays on as a responder. When the owner was also the
+    person the level reached (level 1), the new owner is reached at that level and acknowledges
+    afresh."""
     esc = lock(escalation, expected_version)
     require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "handed off")
-    require_owner(esc, actor, "hand off")
+    require_owner_or_engaged(esc, actor, "hand off")
     summary = required_text(context_summary, "context_summary", "A context summary for the next owner", MIN_SUMMARY)
-    if to_person is None:
-        raise ValidationError({"to_person": "Choose who takes it over."})
-    if to_person.pk == esc.owner_id:
-        raise ValidationError({"to_person": f"{to_person.full_name} already owns it."})
-    if to_person.user is None or not to_person.user.has_perm(Cap.RESPOND_ESCALATION.perm):
-        raise ValidationError(
-            {
-                "to_person": f"{to_person.full_name} cannot own escalations (no portal login with a responder role)."
-            }
-        )
-    if not ch.reachable(to_person):
-        raise ValidationError(
-            {"to_person": f"{to_person.full_name} has no contact method, so could not be told."}
-        )
+    _check_new_owner(esc, to_person)
     now = timezone.now()
     previous = esc.owner
     HandOff.objects.create(
@@ -268,29 +291,42 @@ def escalation_hand_off(
         actor=actor,
         actor_username=actor.get_username(),
     )
-    esc.owner, esc.status = to_person, Status.OPEN
-    due = ch.clock_due(
-        chain=esc.frozen, service=esc.service, start=now, duration=esc.frozen.threshold.acknowledge_within
-    )
-    esc.ack_due_at = due.at
-    refresh_next_due(esc)
-    schedule_clock(esc, ACK_DUE, due.at, level=esc.current_level, owner=to_person.pk)
-    grant_participant(esc, to_person)
+    due = None
+    if previous is not None and previous == esc.engaged:
+        engage(esc, esc.level(), to_person, now=now, cause="handed off", announce=False)
+        due = esc.ack_due_at
+    esc.owner = to_person
+    add_responder(esc, to_person)
+    by = actor.get_full_name() or actor.get_username()
     event = timeline_event(
         esc,
         Kind.HANDED_OFF,
         actor,
-        f"Handed off by {previous.full_name} to {to_person.full_name}: {summary}",
+        f"{by} named {to_person.full_name} the owner"
+        + (f"; {previous.full_name} stays on as a responder" if previous else "")
+        + f": {summary}",
         to=to_person.pk,
-        **{"from": previous.pk},
+        **{"from": previous.pk if previous else None},
     )
-    deferral_note(esc, due, "acknowledge")
     notify_people(
-        esc, event, [to_person], "escalation_handed_off", summary=summary, previous=previous, due_at=due.at
+        esc, event, [to_person], "escalation_handed_off", summary=summary, previous=previous, due_at=due
     )
-    audit(esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name})
+    audit(esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name if previous else None})
     commit(esc, actor, "Handed off")
     return esc
+
+
+def _check_new_owner(esc: Escalation, to_person: Person | None) -> None:
+    if to_person is None:
+        raise ValidationError({"to_person": "Choose who takes it over."})
+    if to_person.pk == esc.owner_id:
+        raise ValidationError({"to_person": f"{to_person.full_name} already owns it."})
+    if to_person.user is None or not to_person.user.has_perm(Cap.RESPOND_ESCALATION.perm):
+        raise ValidationError(
+            {"to_person": f"{to_person.full_name} cannot own escalations (no portal login with a responder role)."}
+        )
+    if not ch.reachable(to_person):
+        raise ValidationError({"to_person": f"{to_person.full_name} has no contact method, so could not be told."})
 
 
 @transaction.atomic
@@ -318,7 +354,6 @@ def escalation_escalate(
         )
     reason = required_text(reason, "reason", "The reason for escalating", MIN_REASON)
     now = timezone.now()
-    previous = esc.owner
     event = timeline_event(
         esc,
         Kind.ESCALATED,
@@ -333,9 +368,9 @@ def escalation_escalate(
         reason=reason,
     )
     enter_level(esc, order=target, actor=actor, now=now, cause="escalated")
-    told = (
-        previous if previous is not None and previous != esc.owner and previous.user_id != actor.pk else None
-    )
+    # The owner keeps working on it and hears that more authority is engaged (unless they asked).
+    owner = esc.owner
+    told = owner if owner is not None and owner != esc.engaged and owner.user_id != actor.pk else None
     notify_people(esc, event, [told], "escalation_escalated", reason=reason)
     audit(esc, "escalated", actor, to_level=target, reason=reason)
     commit(esc, actor, f"Escalated to level {target}")
@@ -346,10 +381,10 @@ def escalation_escalate(
 def escalation_de_escalate(
     *, escalation: Escalation, actor, to_level: int, reason: str, expected_version: int | None = None
 ) -> Escalation:
-    """Send it back down to a lower level that can handle it; the owner there acknowledges."""
+    """Send it back down to a lower level that can handle it; the person there acknowledges."""
     esc = lock(escalation, expected_version)
     require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "de-escalated")
-    require_owner(esc, actor, "de-escalate")
+    require_owner_or_engaged(esc, actor, "de-escalate")
     if esc.level(to_level) is None or to_level >= esc.current_level:
         raise ValidationError(
             {"to_level": f"Choose a level below the current one (level {esc.current_level})."}
@@ -359,7 +394,8 @@ def escalation_de_escalate(
         esc,
         Kind.DE_ESCALATED,
         actor,
-        f"De-escalated from level {esc.current_level} to level {to_level} by {esc.owner.full_name}: {reason}",
+        f"De-escalated from level {esc.current_level} to level {to_level} by "
+        f"{actor.get_full_name() or actor.get_username()}: {reason}",
         level=to_level,
         reason=reason,
     )
@@ -382,7 +418,7 @@ def escalation_resolve(
     """Resolve with a summary and every de-escalation criterion of the policy confirmed."""
     esc = lock(escalation, expected_version)
     require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "resolved")
-    require_owner(esc, actor, "resolve")
+    require_responder(esc, actor, "resolve")
     errors: dict[str, list[str]] = {}
     summary = (summary or "").strip()
     if len(summary) < MIN_SUMMARY:
@@ -404,9 +440,13 @@ def escalation_resolve(
     schedule_clock(esc, AUTO_CLOSE, close_at)
     approval_gate().withdraw(escalation=esc, actor=actor, reason="resolved")
     event = timeline_event(
-        esc, Kind.RESOLVED, actor, f"Resolved by {esc.owner.full_name}: {summary}", criteria=esc.criteria
+        esc,
+        Kind.RESOLVED,
+        actor,
+        f"Resolved by {actor.get_full_name() or actor.get_username()}: {summary}",
+        criteria=esc.criteria,
     )
-    notify_people(esc, event, [esc.raiser_person], "escalation_resolved", close_at=close_at)
+    notify_people(esc, event, [esc.raiser_person, esc.engaged], "escalation_resolved", close_at=close_at)
     audit(esc, "resolved", actor, summary=summary, criteria=esc.criteria)
     commit(esc, actor, "Resolved")
     return esc
@@ -458,8 +498,8 @@ def escalation_reopen(
     schedule_clock(esc, UPDATE_DUE, now + ch.update_cadence(esc.severity))
     event = timeline_event(esc, Kind.REOPENED, actor, f"Reopened by the raiser: {reason}", reason=reason)
     level = esc.level()
-    if esc.owner is not None and ch.reachable(esc.owner):
-        assign_owner(esc, level, esc.owner, now=now, cause="reopened")
+    if esc.engaged is not None and ch.reachable(esc.engaged):
+        engage(esc, level, esc.engaged, now=now, cause="reopened")
     else:
         enter_level(esc, order=esc.current_level, actor=actor, now=now, cause="reopened")
     notify_people(esc, event, [esc.owner], "escalation_reopened", reason=reason)

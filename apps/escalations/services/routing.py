@@ -20,6 +20,7 @@ from apps.escalations.models import (
 from apps.escalations.services.common import (
     ACK_DUE,
     Conflict,
+    add_responder,
     deferral_note,
     grant_participant,
     manager_to_tell,
@@ -63,11 +64,11 @@ def enter_level(
             order += 1
             approved = False
             continue
-        assign_owner(esc, level, person, now=now, cause=cause, announce=not approved)
+        engage(esc, level, person, now=now, cause=cause, announce=not approved)
         return
 
 
-def assign_owner(
+def engage(
     esc: Escalation,
     level: FrozenLevel,
     person: Person,
@@ -77,10 +78,16 @@ def assign_owner(
     backup_for: Person | None = None,
     announce: bool = True,
 ) -> None:
-    """Make ``person`` the owner at ``level`` with a fresh acknowledge clock. ``announce=False``
-    when the caller tells them itself (an approved executive level gets the brief instead)."""
+    """Reach ``person`` at ``level``: their authority is engaged and the acknowledge clock is
+    theirs. The owner keeps working it; only an escalation that has no owner yet (just raised),
+    or whose owner was the one who missed the clock, gets ``person`` as its owner too.
+    ``announce=False`` when the caller tells them itself (an approved executive level gets the
+    brief instead)."""
     previous = esc.owner
-    esc.current_level, esc.owner, esc.status = level.order, person, Status.OPEN
+    if esc.owner is None or (backup_for is not None and esc.owner == backup_for):
+        esc.owner = person
+        add_responder(esc, person)
+    esc.current_level, esc.engaged, esc.status = level.order, person, Status.OPEN
     esc.pending_level, esc.resume_status = None, ""
     if backup_for is None:
         esc.ack_misses = 0
@@ -89,24 +96,34 @@ def assign_owner(
     )
     esc.ack_due_at = due.at
     refresh_next_due(esc)
-    schedule_clock(esc, ACK_DUE, due.at, level=level.order, owner=person.pk)
+    schedule_clock(esc, ACK_DUE, due.at, level=level.order, person=person.pk)
     grant_participant(esc, person)
-    if backup_for is not None:
-        message = (
-            f"{backup_for.full_name} did not acknowledge in time; their backup {person.full_name} owns it now "
-            f"and must acknowledge by {due.at:%a %d %b %H:%M} UTC."
-        )
-    else:
-        message = (
-            f"Level {level.order} ({level.name}) reached: {person.full_name} owns it now and must "
-            f"acknowledge by {due.at:%a %d %b %H:%M} UTC."
-        )
-    event = timeline_event(esc, Kind.LEVEL_REACHED, None, message, level=level.order, owner=person.pk, cause=cause)
+    event = timeline_event(
+        esc,
+        Kind.LEVEL_REACHED,
+        None,
+        _reached_message(esc, level, person, due.at, backup_for),
+        level=level.order,
+        engaged=person.pk,
+        cause=cause,
+    )
     deferral_note(esc, due, "acknowledge")
     if announce:
         notify_people(esc, event, [person], "escalation_assigned", level=level, due_at=due.at, previous=previous)
     if esc.raiser_person and esc.raiser_person != person and level.order > 1:
         notify_people(esc, event, [esc.raiser_person], "escalation_progress", level=level)
+
+
+def _reached_message(esc: Escalation, level: FrozenLevel, person: Person, due_at, backup_for) -> str:
+    by = f"must acknowledge by {due_at:%a %d %b %H:%M} UTC"
+    if backup_for is not None:
+        return f"{backup_for.full_name} did not acknowledge in time; their backup {person.full_name} {by}."
+    if esc.owner == person:
+        return f"Level {level.order} ({level.name}) reached: {person.full_name} owns it and {by}."
+    return (
+        f"Level {level.order} ({level.name}) reached: {person.full_name} {by}; "
+        f"{esc.owner.full_name} keeps working on it."
+    )
 
 
 def _request_approval(esc: Escalation, level: FrozenLevel, actor, cause: str) -> None:
