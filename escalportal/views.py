@@ -14,9 +14,10 @@ from django.views.decorators.http import require_GET
 from apps.accounts.access import authenticated, public
 from apps.accounts.roles import Cap, Role
 from apps.approvals.models import ApprovalRequest
+from apps.approvals.selectors import unread_briefs
 from apps.audit.selectors import recent_events
 from apps.contacts.selectors import person_of
-from apps.escalations.models import ACTIVE
+from apps.escalations.models import ACTIVE, Status
 from apps.escalations.selectors import visible_escalations
 from apps.policies.selectors import governance_dashboard
 from apps.timers.selectors import sweep_health
@@ -31,9 +32,8 @@ def home(request):
     roles = sorted(user.roles, key=list(Role).index)
     capabilities = []
     for cap in Cap.all():
-        scopes = [cap.scopes[r] for r in roles if cap.allows(r)]
-        if scopes:
-            capabilities.append({"label": cap.label, "scope": ", ".join(dict.fromkeys(scopes))})
+        if any(cap.allows(r) for r in roles):
+            capabilities.append({"label": cap.label})
     context = {
         "roles": [{"value": r.value, "label": r.label} for r in roles],
         "capabilities": capabilities,
@@ -46,12 +46,19 @@ def home(request):
 
 
 def _my_work(user) -> dict:
-    """What waits on this person: escalations they own or raised, approvals to decide."""
+    """What waits on this person: escalations they work on, escalations that reached them and
+    wait for their acknowledgement, resolutions of theirs to confirm, approvals to decide and
+    briefs to read."""
     person = person_of(user)
     active = visible_escalations(user).filter(status__in=ACTIVE)
+    reached = active.filter(engaged=person, status=Status.OPEN).exclude(owner=person) if person else None
     return {
         "owned": active.filter(owner=person).count() if person else 0,
+        "reached": reached.count() if person else 0,
         "raised": active.filter(raiser=user).count(),
+        "to_confirm": visible_escalations(user).filter(raiser=user, status=Status.RESOLVED).count(),
+        "briefs": unread_briefs(user),
+        "reads_briefs": Role.EXECUTIVE in user.roles,
         "approvals": ApprovalRequest.objects.filter(approver=person, status="pending").count() if person else 0,
         "can_decide": user.has_perm(Cap.DECIDE_APPROVAL.perm),
         "can_raise": user.has_perm(Cap.RAISE_ESCALATION.perm),

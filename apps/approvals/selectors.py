@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -367,3 +367,44 @@ def log_rows(decisions: QuerySet[ApprovalDecision]):
             d.reason,
             d.waited_seconds,
         ]
+
+
+@dataclass
+class DeskRow:
+    receipt: BriefReceipt
+    brief: ExecutiveBrief
+    escalation: object
+    ack_due_at: datetime | None  # the acknowledge clock, while it is this reader's
+
+    @property
+    def unread(self) -> bool:
+        return self.receipt.acknowledged_at is None
+
+
+def desk(user, *, limit: int = 50) -> list[DeskRow]:
+    """An executive's briefs: unread first (oldest first: the longest waiting on them), then
+    the read ones, newest first. Each with its escalation, what is asked, who owns it now and
+    the time left on the acknowledge clock while it is theirs. Three queries however many."""
+    person = person_of(user)
+    if person is None:
+        return []
+    receipts = (
+        BriefReceipt.objects.filter(brief__escalation__in=visible_escalations(user), executive=person)
+        .select_related("brief__approval", "brief__escalation__owner", "brief__escalation__engaged")
+        .order_by(F("acknowledged_at").desc(nulls_first=True), "sent_at")
+    )[:limit]
+    rows = []
+    for receipt in receipts:
+        esc = receipt.brief.escalation
+        mine = esc.engaged_id == person.pk and esc.status == EscalationStatus.OPEN
+        rows.append(DeskRow(receipt, receipt.brief, esc, esc.ack_due_at if mine else None))
+    return rows
+
+
+def unread_briefs(user) -> int:
+    person = person_of(user)
+    if person is None:
+        return 0
+    return BriefReceipt.objects.filter(
+        executive=person, acknowledged_at=None, brief__escalation__in=visible_escalations(user)
+    ).count()

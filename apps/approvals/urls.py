@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/appeal/", views.appeal, name="appeal"),
     path("<int:pk>/around/", views.escalate_around, name="around"),
     path("freezes/<int:freeze_pk>/exception/", views.freeze_exception, name="freeze_exception"),
+    path("briefs/", views.briefs, name="briefs"),
     path("briefs/<int:pk>/", views.brief_detail, name="brief"),
     path("briefs/<int:pk>/acknowledge/", views.brief_ack, name="brief_ack"),
 ]

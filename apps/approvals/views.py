@@ -174,6 +174,12 @@ def bottlenecks(request):
     )
 
 
+@requires(Cap.READ_BRIEF)
+def briefs(request):
+    """The executive's desk: the briefs sent to them, unread first, with the clock."""
+    return render(request, "approvals/desk.html", {"rows": selectors.desk(request.user), "now": timezone.now()})
+
+
 @authenticated
 def brief_detail(request, pk: int):
     brief = selectors.get_brief_for_user(request.user, pk)

@@ -94,3 +94,18 @@ def sign_in(page) -> Callable[[str, str], None]:
         page.wait_for_load_state()
 
     return sign_in
+
+
+def main_nav(page):
+    return page.get_by_role("navigation", name="Main")
+
+
+def open_menu(page, name: str) -> None:
+    """Open one of the navigation's menus (Directory, Records, or the signed-in person's)."""
+    main_nav(page).get_by_role("button", name=name).click()
+
+
+def log_out(page) -> None:
+    """Sign out from the signed-in person's menu, as a person would."""
+    main_nav(page).locator("button.user-name").click()
+    main_nav(page).get_by_role("button", name="Log out").click()

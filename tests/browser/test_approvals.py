@@ -24,6 +24,8 @@ from apps.escalations.models import Escalation, Status
 from apps.escalations.services import escalation_escalate, escalation_raise
 from apps.notifications.models import Notification
 from apps.policies.models import Service
+from tests.browser.conftest import log_out as menu_log_out
+from tests.browser.conftest import open_menu
 from tests.browser.htmx import select_and_settle
 
 pytestmark = pytest.mark.browser
@@ -61,7 +63,7 @@ def nav(page: Page) -> Locator:
 
 
 def log_out(page: Page) -> None:
-    nav(page).get_by_role("button", name="Log out").click()
+    menu_log_out(page)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 
@@ -229,6 +231,7 @@ def test_an_executive_level_waits_for_the_manager_then_the_executive_reads_the_e
 
     # Ingrid, the auditor, finds Grace's decision in the log.
     sign_in("auditor")
+    open_menu(page, "Records")
     nav(page).get_by_role("link", name="Decision log").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Decision log")
     assert_clean(page, console_errors)

@@ -18,6 +18,7 @@ from apps.contacts.models import Person, Rotation, RotationOverride
 from apps.escalations.models import Escalation, Status, TimelineEvent
 from apps.escalations.services import escalation_escalate, escalation_raise
 from apps.policies.models import Service
+from tests.browser.conftest import log_out as menu_log_out
 from tests.browser.htmx import act_and_settle, select_and_settle
 
 pytestmark = pytest.mark.browser
@@ -95,7 +96,7 @@ def assert_clean(page: Page, errors: list[str], *, refused: int | None = None) -
 
 
 def log_out(page: Page) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("button", name="Log out").click()
+    menu_log_out(page)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
 
 

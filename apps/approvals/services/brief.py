@@ -29,7 +29,6 @@ from apps.escalations.models import Escalation, Status
 def draft_brief(approval: ApprovalRequest) -> ExecutiveBrief:
     """The escalation in business terms, for an executive with two minutes."""
     esc = approval.escalation
-    owner = f"{esc.owner.full_name} (level {esc.current_level})" if esc.owner else "nobody yet"
     next_update = (esc.last_update_at or esc.raised_at) + ch.update_cadence(esc.severity)
     brief = ExecutiveBrief(
         approval=approval,
@@ -37,9 +36,9 @@ def draft_brief(approval: ApprovalRequest) -> ExecutiveBrief:
         what_is_happening=f"{esc.title}. {esc.situation}",
         who_is_affected=f"{esc.who_is_impacted} Impact: {esc.impact} "
         f"(expected {esc.impact_expected_at:%a %d %b %H:%M} UTC).",
-        what_is_being_done=f"Owned by {owner}. {esc.assessment}",
+        what_is_being_done=esc.assessment,
         what_is_asked=esc.recommendation,
-        next_update=f"By {max(next_update, timezone.now()):%a %d %b %H:%M} UTC, from {owner}.",
+        next_update=f"By {max(next_update, timezone.now()):%a %d %b %H:%M} UTC, from the owner.",
     )
     brief._change_reason = "Drafted from the escalation"
     brief.save()
