@@ -27,12 +27,30 @@ class ApprovalOpened:
     event_key: str = ""
 
 
+@dataclass(frozen=True)
+class GateStatus:
+    """Where an escalation stands with the gate, for the person looking at it: the approval it
+    waits for (who decides, by when), or the latest refusal (why, by whom) and whether that
+    person may appeal it now, to whom, and where."""
+
+    waiting_for: str = ""
+    due_at: datetime | None = None
+    refused_by: str = ""
+    refusal_reason: str = ""
+    appeal_to: str = ""
+    approval_url: str = ""
+    appeal_url: str = ""
+
+
 class ApprovalGate(Protocol):
     def open(self, *, escalation, level: FrozenLevel, actor, reason: str) -> ApprovalOpened:
         """Open a request for ``level`` in the caller's transaction (the escalation is locked)."""
 
     def withdraw(self, *, escalation, actor, reason: str) -> None:
         """Withdraw any pending request of the escalation (it was withdrawn or resolved)."""
+
+    def status(self, *, escalation, user) -> GateStatus:
+        """Where ``escalation`` stands with the gate, as ``user`` may see it."""
 
 
 class _NoGate:
@@ -44,6 +62,9 @@ class _NoGate:
 
     def withdraw(self, *, escalation, actor, reason: str) -> None:
         return None
+
+    def status(self, *, escalation, user) -> GateStatus:
+        return GateStatus()
 
 
 _gate: ApprovalGate = _NoGate()

@@ -28,6 +28,7 @@ from apps.audit.services import record
 from apps.contacts.models import Person
 from apps.contacts.selectors import person_of
 from apps.escalations.chain import FrozenLevel
+from apps.escalations.gate import GateStatus, approval_gate
 from apps.escalations.models import ACTIVE, Escalation, EscalationUserObjectPermission, HandOff, TimelineEvent
 from apps.notifications.selectors import notifications_for_subject
 
@@ -359,6 +360,12 @@ def owner_candidates(esc: Escalation) -> QuerySet[Person]:
         .distinct()
         .order_by("full_name")
     )
+
+
+def gate_status(esc: Escalation, user) -> GateStatus:
+    """The approval the escalation waits for, or its latest refusal and whether this user may
+    appeal it (from the registered approval gate)."""
+    return approval_gate().status(escalation=esc, user=user)
 
 
 @dataclass

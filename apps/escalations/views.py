@@ -136,6 +136,7 @@ def _render_detail(
         "levels": esc.levels,
         "forms": {**_blank_forms(request, esc, actions), **(forms or {})},
         "error": error,
+        "gate": selectors.gate_status(esc, request.user),
         "now": timezone.now(),
     }
     template = "escalations/_panel.html" if request.headers.get("HX-Request") else "escalations/detail.html"
@@ -267,6 +268,12 @@ def escalate(request, esc, data) -> str:
         to_level=data["to_level"],
         expected_version=data["version"],
     )
+    gate = selectors.gate_status(Escalation.objects.get(pk=esc.pk), request.user)
+    if gate.waiting_for:
+        return (
+            f"Waiting for {gate.waiting_for}'s approval, due {gate.due_at:%a %d %b %H:%M} UTC: "
+            "no executive hears of it until then."
+        )
     return "Escalated."
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
+
 from apps.approvals import routing
 from apps.approvals.models import (
     ApprovalRequest,
@@ -9,6 +11,7 @@ from apps.approvals.models import (
     RequestKind,
     RequestStatus,
 )
+from apps.approvals.selectors import appeal_chance
 from apps.approvals.services.brief import draft_brief
 from apps.approvals.services.common import (
     audit,
@@ -22,8 +25,8 @@ from apps.approvals.services.common import (
 )
 from apps.contacts.selectors import person_of
 from apps.escalations.chain import FrozenLevel
-from apps.escalations.gate import ApprovalOpened, GateClosed
-from apps.escalations.models import Escalation
+from apps.escalations.gate import ApprovalOpened, GateClosed, GateStatus
+from apps.escalations.models import Escalation, Status
 
 
 class EscalationGate:
@@ -64,6 +67,33 @@ class EscalationGate:
             settle(approval, RequestStatus.WITHDRAWN, actor, reason)
             log_decision(approval, Outcome.WITHDRAWN, actor, reason)
             audit(approval, "withdrawn", actor, reason=reason)
+
+
+    def status(self, *, escalation: Escalation, user) -> GateStatus:
+        """The approval the escalation waits for, or its latest refusal with the raiser's way to
+        appeal it (a read: no lock, nothing written)."""
+        latest = (
+            ApprovalRequest.objects.filter(escalation=escalation)
+            .exclude(status__in=[RequestStatus.EXPIRED, RequestStatus.WITHDRAWN])
+            .select_related("approver")
+            .order_by("-requested_at", "-pk")
+            .first()
+        )
+        if latest is None:
+            return GateStatus()
+        url = reverse("approvals:request", args=[latest.pk])
+        if latest.status == RequestStatus.PENDING:
+            return GateStatus(waiting_for=latest.approver.full_name, due_at=latest.due_at, approval_url=url)
+        if latest.status != RequestStatus.REJECTED or escalation.status not in (Status.OPEN, Status.ACKNOWLEDGED):
+            return GateStatus()
+        chance = appeal_chance(latest) if latest.raised_by_id == user.pk else None
+        return GateStatus(
+            refused_by=latest.approver.full_name,
+            refusal_reason=latest.reason,
+            appeal_to=chance.hearer.full_name if chance and chance.state == "open" else "",
+            approval_url=url,
+            appeal_url=reverse("approvals:appeal", args=[latest.pk]),
+        )
 
 
 def _line_ids(user) -> set[int]:
