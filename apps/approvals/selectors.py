@@ -70,7 +70,7 @@ def inbox(user) -> tuple[list[ApprovalRequest], list[ApprovalRequest]]:
     person = person_of(user)
     pending = (
         ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
-        .select_related("escalation__service", "escalation__raiser", "approver", "freeze", "brief")
+        .select_related("escalation__service", "escalation__raiser", "approver", "freeze", "brief", "requested_by")
         .order_by("requested_at", "id")
     )
     mine = list(pending.filter(approver=person)) if person else []
