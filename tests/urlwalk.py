@@ -642,10 +642,12 @@ def _second_look(by_path: dict[str, Target], clients: dict[str, Client]) -> None
             response = clients[form.seen_by[0]].get(f"{target.path}?{urlencode(chosen)}")
             if response.status_code != 200:
                 continue
-            known = {f.name for f in form.fields}
+            # Buttons come and go with the choice (the raise form's "Continue"); the inputs decide.
+            inputs = {f.name for f in form.fields if f.kind != "submit"}
             for _, fresh in parse_page(target.path, response.content.decode())[0]:
-                if fresh.method == form.method and known < {f.name for f in fresh.fields}:
-                    form.fields.extend(f for f in fresh.fields if f.name not in known)
+                if fresh.method == form.method and inputs < {f.name for f in fresh.fields}:
+                    form.fields = [f for f in form.fields if f.kind != "submit"]
+                    form.fields.extend(f for f in fresh.fields if f.name not in inputs)
                     for f in empties:  # keep the choices that made the extra fields appear
                         f.default = [chosen[f.name]]
 

@@ -117,6 +117,7 @@ def seed_policies() -> int:
             calendar=spec["calendar"],
             de_escalation_criteria=spec["criteria"],
             extra_required_fields=spec.get("extra", []),
+            covers_all_services=spec.get("fallback", False),
             review_interval_days=180,
             next_review_on=spec.get("review", today + timedelta(days=180)),
         )
@@ -248,6 +249,24 @@ def _policies(platform, security, always, office, services, everything, today):
             "thresholds": matrix(BUSINESS, True),
             "services": everything,
             "criteria": ["Concern assessed by compliance", "Remediation owner named"],
+            "levels": [
+                lvl(1, "HR & Compliance Officer", "person", 40, RAISERS, target_person=hannah),
+                lvl(2, "Chief Operating Officer", "person", 90, DECIDERS, target_person=coo),
+                lvl(3, "Chief Executive Officer", "person", 100, DECIDERS, target_person=ceo),
+            ],
+        },
+        {
+            "slug": "ethics-and-conduct",
+            "name": "Ethics and conduct",
+            "category": "ethics",
+            "description": "Behaviour, fairness or integrity at risk: about a person, a team or a decision "
+            "rather than a service. The fallback for every service. Business hours.",
+            "owner": hannah,
+            "calendar": office,
+            "thresholds": matrix(BUSINESS, True),
+            "services": [],
+            "fallback": True,
+            "criteria": ["Concern assessed by HR & Compliance", "Outcome told to the raiser"],
             "levels": [
                 lvl(1, "HR & Compliance Officer", "person", 40, RAISERS, target_person=hannah),
                 lvl(2, "Chief Operating Officer", "person", 90, DECIDERS, target_person=coo),

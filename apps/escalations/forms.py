@@ -16,7 +16,7 @@ class RaiseForm(BootstrapMixin, forms.Form):
     the policy's extra required fields are added, with its own help text."""
 
     service = forms.ModelChoiceField(
-        queryset=Service.objects.order_by("name"), empty_label="Choose a service…", required=False
+        queryset=Service.objects.order_by("name"), empty_label="None, or choose a service…", required=False
     )
     category = forms.ChoiceField(choices=[("", "Choose a category…"), *Category.choices], required=False)
     title = forms.CharField(max_length=200, required=False, help_text="One line a busy person understands.")
@@ -57,28 +57,28 @@ class RaiseForm(BootstrapMixin, forms.Form):
         help_text="Optional: when the risk was first noticed.",
     )
     situation = forms.CharField(
-        widget=forms.Textarea(attrs=TEXTAREA),
+        widget=forms.Textarea(attrs={**TEXTAREA, "data-starts-from": "id_nature_of_risk"}),
         required=False,
         label="Situation",
-        help_text="SBAR — what is happening now.",
+        help_text="What is happening now (it starts from the risk you described).",
     )
     background = forms.CharField(
         widget=forms.Textarea(attrs=TEXTAREA),
         required=False,
         label="Background",
-        help_text="SBAR — what led here; what has been tried.",
+        help_text="What led here; what has been tried.",
     )
     assessment = forms.CharField(
         widget=forms.Textarea(attrs=TEXTAREA),
         required=False,
         label="Assessment",
-        help_text="SBAR — what you think the problem is.",
+        help_text="What you think the problem is.",
     )
     recommendation = forms.CharField(
         widget=forms.Textarea(attrs=TEXTAREA),
         required=False,
         label="Recommendation",
-        help_text="SBAR — what you need, from whom, by when.",
+        help_text="What you need, from whom, by when.",
     )
     confidential = forms.BooleanField(
         required=False, label="Confidential", help_text="Only the people taking part will be able to see it."

@@ -48,7 +48,10 @@ class Criticality(models.TextChoices):
 class Escalation(models.Model):
     reference = models.CharField(max_length=20, unique=True, editable=False)
     title = models.CharField(max_length=200)
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="escalations")
+    # None for a concern about no particular service (people, conduct), under a fallback policy.
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="escalations"
+    )
     category = models.CharField(max_length=20, choices=Category.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices)
     customer_tier = models.CharField(max_length=20, choices=CustomerTier.choices)

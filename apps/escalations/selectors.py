@@ -197,7 +197,7 @@ def export_rows(escalations: QuerySet[Escalation]):
             esc.severity,
             esc.customer_tier,
             esc.category,
-            esc.service.name,
+            esc.service.name if esc.service_id else "",
             esc.policy.name,
             esc.policy_version,
             esc.current_level,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +31,8 @@ from apps.escalations.filters import EscalationFilter
 from apps.escalations.forms import CommentForm, EscalateForm, HandOffForm, RaiseForm, ReasonForm, ResolveForm
 from apps.escalations.models import Escalation
 from apps.escalations.tables import EscalationTable
-from apps.policies.selectors import policy_for
+from apps.policies.models import Category
+from apps.policies.selectors import policy_contacts, policy_for
 
 PER_PAGE = 50
 
@@ -71,12 +73,14 @@ def _export_csv(request, queryset):
 
 @requires(Cap.RAISE_ESCALATION)
 def escalation_raise(request):
-    """Choose the service and category, then the form the covering policy asks for. htmx
-    re-renders the form as the choice changes; without JavaScript, "Continue" does the same."""
-    data = request.POST if request.method == "POST" else (request.GET or None)
+    """Choose the kind of risk and the service, then the form the covering policy asks for. htmx
+    re-renders the form as the choice changes; without JavaScript, "Continue" does the same (a
+    POST, so the form's token never lands in the address bar or the history)."""
+    choosing = request.method == "GET" or "continue" in request.POST
+    data = (request.GET or None) if request.method == "GET" else request.POST
     form = _raise_form(data)
     status = 200
-    if request.method == "POST":
+    if not choosing:
         try:
             esc = services.escalation_raise(actor=request.user, **_clean_raise(form))
         except ValidationError as exc:
@@ -88,9 +92,27 @@ def escalation_raise(request):
             messages.success(request, f"{esc.reference} raised. {owner} has been told, and the clock is running.")
             return redirect("escalations:detail", pk=esc.pk)
     elif data is not None:
-        form.errors.clear()  # choosing a service is not submitting: no errors yet
-    template = "escalations/_raise_form.html" if request.headers.get("HX-Request") else "escalations/raise.html"
-    return render(request, template, _raise_context(form), status=status)
+        _choice_errors(form, pressed_continue="continue" in (data or {}))
+    return _render_raise(request, form, status)
+
+
+def _choice_errors(form: RaiseForm, *, pressed_continue: bool) -> None:
+    """Choosing is not submitting: no errors yet, unless "Continue" was pressed with nothing
+    chosen, which says what to choose."""
+    form.errors.clear()
+    if pressed_continue and not form.cleaned_data.get("category"):
+        form.add_error("category", "Choose the kind of risk first: the policy for it decides the rest.")
+
+
+def _render_raise(request, form: RaiseForm, status: int):
+    context = _raise_context(form)
+    if not request.headers.get("HX-Request"):
+        return render(request, "escalations/raise.html", context, status=status)
+    response = render(request, "escalations/_raise_form.html", context, status=status)
+    # The address names the choice only: what was typed (and the form's token) stays out of it.
+    chosen = {k: v for k, v in (("service", form.data.get("service")), ("category", form.data.get("category"))) if v}
+    response["HX-Push-Url"] = reverse("escalations:raise") + (f"?{urlencode(chosen)}" if chosen else "")
+    return response
 
 
 def _raise_form(data) -> RaiseForm:
@@ -98,7 +120,7 @@ def _raise_form(data) -> RaiseForm:
     probe = RaiseForm(data or {})
     probe.is_valid()
     service, category = probe.cleaned_data.get("service"), probe.cleaned_data.get("category")
-    return RaiseForm(data, policy=policy_for(service, category) if service and category else None)
+    return RaiseForm(data, policy=policy_for(service, category) if category else None)
 
 
 def _clean_raise(form: RaiseForm) -> dict:
@@ -114,7 +136,9 @@ def _raise_context(form: RaiseForm) -> dict:
         "policy": form.policy,
         "service": service,
         "category": category,
-        "chosen": bool(service and category),
+        "chosen": bool(category and (service or form.policy)),
+        "category_label": dict(Category.choices).get(category, ""),
+        "contacts": policy_contacts() if category and not form.policy else [],
     }
 
 

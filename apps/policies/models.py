@@ -142,6 +142,13 @@ class EscalationPolicy(models.Model):
     review_interval_days = models.PositiveIntegerField(default=180)
     next_review_on = models.DateField()
     active = models.BooleanField(default=True)
+    # The fallback for its kind of risk: it covers every service without a policy of its own, and
+    # concerns about no particular service (people, conduct), so no kind of risk is a dead end.
+    covers_all_services = models.BooleanField(
+        default=False,
+        help_text="Covers this kind of risk for every service without a policy of its own, "
+        "and concerns that are about no particular service (people, conduct).",
+    )
     history = tracked_history()
 
     class Meta:

@@ -27,6 +27,7 @@ from apps.policies.calendar import WEEKDAY_NAMES, parse_weekly
 from apps.policies.models import (
     BusinessCalendar,
     CalendarClosure,
+    Category,
     ChangeFreeze,
     CustomerTier,
     EscalationLevel,
@@ -66,12 +67,38 @@ def policy_detail(pk: int) -> EscalationPolicy:
     )
 
 
-def policy_for(service: Service, category: str) -> EscalationPolicy | None:
-    """The active policy covering this service for this category of risk."""
-    return (
-        EscalationPolicy.objects.filter(active=True, category=category, services=service)
-        .order_by("pk")
-        .first()
+def policy_for(service: Service | None, category: str) -> EscalationPolicy | None:
+    """The active policy covering this service for this kind of risk: the service's own, else
+    the kind's fallback (which also covers concerns about no particular service)."""
+    active = EscalationPolicy.objects.filter(active=True, category=category)
+    own = active.filter(services=service).order_by("pk").first() if service is not None else None
+    return own or active.filter(covers_all_services=True).order_by("pk").first()
+
+
+def uncovered(services: list[Service] | None = None) -> list[tuple[Service, str]]:
+    """Each active service and kind of risk that no active policy covers, for the governance
+    dashboard: raising one is refused. Two queries whatever the size."""
+    pairs = set(
+        EscalationPolicy.services.through.objects.filter(escalationpolicy__active=True).values_list(
+            "service_id", "escalationpolicy__category"
+        )
+    )
+    fallback = set(
+        EscalationPolicy.objects.filter(active=True, covers_all_services=True).values_list("category", flat=True)
+    )
+    services = services if services is not None else list(Service.objects.order_by("name"))
+    return [
+        (service, label)
+        for service in services
+        for category, label in Category.choices
+        if category not in fallback and (service.pk, category) not in pairs
+    ]
+
+
+def policy_contacts() -> list[Person]:
+    """Whom to ask for a policy: the governance admins in the directory."""
+    return list(
+        Person.objects.filter(user__groups__name=Role.GOVERNANCE_ADMIN.value, user__is_active=True).order_by("full_name")
     )
 
 
@@ -164,6 +191,7 @@ def governance_dashboard(user, now: datetime | None = None) -> dict | None:
         dashboard["no_contact_more"] = (
             max(0, no_contact.count() - 20) if len(dashboard["no_contact"]) == 20 else 0
         )
+        dashboard["uncovered"] = uncovered()
     return dashboard
 
 
@@ -222,8 +250,17 @@ def policy_page(policy: EscalationPolicy, now: datetime, today: date) -> dict:
         "calendar": calendar_summary(policy.calendar, today),
         "services": list(policy.services.all()),
         "overdue": policy.active and policy.next_review_on <= today,
+        "version": policy_version_number(policy),
         "now": now,
     }
+
+
+def policy_version_number(policy: EscalationPolicy) -> dict:
+    """Which version this is (the how-many-th saved state, as escalations name the version they
+    froze) and when it was saved."""
+    history = EscalationPolicy.history.filter(id=policy.pk)
+    latest = history.order_by("-history_id").values_list("history_date", flat=True).first()
+    return {"number": history.count(), "saved_at": latest}
 
 
 def level_holder(level: EscalationLevel, now: datetime) -> Person | None:

@@ -7,6 +7,8 @@
  *   fallback without JavaScript; put the absolute time in the element's title.
  * - <form data-confirm="Really withdraw?"> (or a submit button with data-confirm) asks before
  *   submitting, for plain and htmx forms alike.
+ * - <textarea data-starts-from="id_nature_of_risk"> follows what is typed in that field until the
+ *   person edits it themselves (the SBAR situation starts from the risk already described).
  */
 (function () {
   "use strict";
@@ -73,7 +75,25 @@
     }
   }
 
+  /* A field that starts from another: it copies its source while it is empty or still holds
+     what it last copied, so nothing a person wrote there is ever overwritten. */
+  function followSources(event) {
+    var source = event.target;
+    if (!source.id) {
+      return;
+    }
+    var followers = document.querySelectorAll('[data-starts-from="' + source.id + '"]');
+    for (var i = 0; i < followers.length; i++) {
+      var follower = followers[i];
+      if (follower.value === "" || follower.value === follower.dataset.copied) {
+        follower.value = source.value;
+        follower.dataset.copied = source.value;
+      }
+    }
+  }
+
   function start() {
+    document.addEventListener("input", followSources);
     updateCountdowns(document);
     window.setInterval(function () {
       updateCountdowns(document);

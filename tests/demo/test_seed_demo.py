@@ -58,4 +58,4 @@ def test_it_seeds_at_any_hour_of_the_week(moment):
         call_command("seed_demo", stdout=open("/dev/null", "w"))
     from apps.policies.models import EscalationPolicy
 
-    assert EscalationPolicy.objects.count() == 5
+    assert EscalationPolicy.objects.count() == 6  # with the ethics-and-conduct fallback

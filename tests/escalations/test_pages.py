@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.escalations.models import Escalation, Status
@@ -41,13 +42,16 @@ def test_the_form_is_guided_by_the_policy(client, world):
         world.policy.name in page and "Was personal data exposed?" in page and "Yes, no or unknown." in page
     )
     assert "is-invalid" not in page  # choosing is not submitting
-    fragment = client.get(
+    response = client.get(
         reverse("escalations:raise"),
-        {"service": world.service.pk, "category": "ethics"},
+        {"service": world.service.pk, "category": "ethics", "title": "Typed", "csrfmiddlewaretoken": "x"},
         headers={"HX-Request": "true"},
-    ).content.decode()
+    )
+    fragment = response.content.decode()
     assert 'id="raise-form"' in fragment
-    assert "No active escalation policy covers Payments API" in fragment and "<html" not in fragment
+    assert "No policy covers Payments API for ethics risks" in fragment and "<html" not in fragment
+    # The address names the choice only: nothing typed, and never the form's token.
+    assert response["HX-Push-Url"] == f"/escalations/raise/?service={world.service.pk}&category=ethics"
 
 
 def test_raising_through_the_form(client, world):
@@ -262,3 +266,43 @@ def test_sorting_by_next_deadline_puts_escalations_without_a_clock_last(client, 
     order = sorted(running, key=lambda e: e.next_due_at, reverse=sort.startswith("-"))
     positions = [page.index(e.reference) for e in (*order, done)]
     assert positions == sorted(positions)
+
+
+def test_continue_with_nothing_chosen_says_what_to_choose(client, world):
+    client.force_login(world.raiser)
+    response = client.post(reverse("escalations:raise"), {"continue": "1"})
+    assert response.status_code == 200
+    assert "Choose the kind of risk first" in response.content.decode()
+
+
+def test_a_date_that_does_not_parse_is_refused_beside_its_field(client, world):
+    client.force_login(world.raiser)
+    response = client.post(
+        reverse("escalations:raise"),
+        {"service": world.service.pk, "category": "operational", "impact_expected_at": "31/02/2026 25:00"},
+    )
+    assert response.status_code == 400
+    assert "Enter a valid date/time" in response.content.decode()
+    assert not Escalation.objects.exists()
+
+
+def test_a_conduct_concern_needs_no_service_under_a_fallback_policy(client, world):
+    from apps.escalations.services import escalation_raise
+    from apps.policies.models import EscalationPolicy
+
+
+    world.policy.category = "ethics"
+    world.policy.covers_all_services = True
+    world.policy.save()
+    assert EscalationPolicy.objects.filter(covers_all_services=True).count() == 1
+    esc = escalation_raise(
+        actor=world.raiser,
+        service=None,
+        category="ethics",
+        severity="sev2",
+        fields={**FIELDS, "impact_expected_at": timezone.now()},
+    )
+    assert esc.service is None and esc.policy == world.policy and esc.customer_tier == "standard"
+    client.force_login(world.raiser)
+    page = client.get(reverse("escalations:detail", args=[esc.pk])).content.decode()
+    assert "No particular service" in page

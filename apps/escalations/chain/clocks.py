@@ -19,7 +19,7 @@ class Due:
     deferred_by: tuple[MaintenanceWindow, ...] = ()
 
 
-def clock_due(*, chain: FrozenChain, service: Service, start: datetime, duration: timedelta) -> Due:
+def clock_due(*, chain: FrozenChain, service: Service | None, start: datetime, duration: timedelta) -> Due:
     """When a clock of ``duration`` started at ``start`` runs out: counted in the policy's
     business calendar when the threshold says so, then moved to the end of any maintenance
     window of the service that defers clocks (windows that overlap or follow are chained)."""
@@ -35,8 +35,12 @@ def business_due(*, chain: FrozenChain, start: datetime, duration: timedelta) ->
     return calendar.working_calendar().add_business_time(start, duration)
 
 
-def defer_for_maintenance(service: Service, due: datetime) -> Due:
+def defer_for_maintenance(service: Service | None, due: datetime) -> Due:
+    """``due`` moved past the maintenance windows of ``service`` that defer clocks (a concern
+    about no particular service has none)."""
     windows: list[MaintenanceWindow] = []
+    if service is None:
+        return Due(due)
     while (window := deferring_window(service, due)) is not None and window not in windows:
         windows.append(window)
         due = window.ends_at

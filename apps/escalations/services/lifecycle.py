@@ -57,8 +57,8 @@ from apps.escalations.services.routing import (
     engage,
     enter_level,
 )
-from apps.policies.models import CustomerTier, Service, Severity
-from apps.policies.selectors import policy_for
+from apps.policies.models import Category, CustomerTier, Service, Severity
+from apps.policies.selectors import policy_contacts, policy_for
 from apps.timers.services import deadlines_cancel_for
 
 Kind = TimelineEvent.Kind
@@ -72,6 +72,11 @@ def _next_reference(year: int) -> str:
     counter.last += 1
     counter.save(update_fields=["last"])
     return f"ESC-{year}-{counter.last:05d}"
+
+
+def _policy_contacts_text() -> str:
+    names = [p.full_name for p in policy_contacts()]
+    return " or ".join(names) if names else "a governance admin"
 
 
 def raise_errors(
@@ -90,8 +95,13 @@ def raise_errors(
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
-    if service is None:
-        add("service", "Choose the service at risk.")
+    if category not in Category.values:
+        add("category", "Choose the kind of risk.")
+    elif service is None and policy is None:
+        add(
+            "service",
+            "Choose the service at risk: this kind of risk has no policy for concerns about no particular service.",
+        )
     if severity not in Severity.values:
         add("severity", f"Choose a severity ({', '.join(Severity.values)}).")
     if customer_tier not in CustomerTier.values:
@@ -109,8 +119,8 @@ def raise_errors(
     if service is not None and policy is None:
         add(
             "category",
-            f"No active escalation policy covers {service.name} for this category of risk. "
-            "Choose another category, or ask a governance admin to add one.",
+            f"No active escalation policy covers {service.name} for this kind of risk. Choose another "
+            f"kind, or ask {_policy_contacts_text()} to add one.",
         )
     for spec in (policy.extra_required_fields if policy else []) or []:
         if not str(extra.get(spec["name"]) or "").strip():
@@ -139,8 +149,9 @@ def escalation_raise(
     if not actor.has_perm(Cap.RAISE_ESCALATION.perm):
         raise PermissionDenied("Your role does not allow raising escalations.")
     extra = {k: str(v).strip() for k, v in (extra or {}).items()}
-    customer_tier = customer_tier or (service.customer_tier if service else "")
-    policy = policy_for(service, category) if service is not None else None
+    # A concern about no particular service (people, conduct) counts as standard customers.
+    customer_tier = customer_tier or (service.customer_tier if service else CustomerTier.STANDARD)
+    policy = policy_for(service, category) if category else None
     errors = raise_errors(
         service=service,
         category=category,
@@ -200,7 +211,7 @@ def escalation_raise(
         policy=policy.slug,
         policy_version=version,
         severity=severity,
-        service=service.slug,
+        service=service.slug if service else None,
         confidential=confidential,
     )
     commit(esc, actor, "Raised")

@@ -21,7 +21,7 @@ from apps.policies.services import LevelSpec
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 # What the policy form sets on the model (slug, services and the reason are handled apart).
 POLICY_FIELDS = (
-    "name category description owner calendar review_interval_days next_review_on active "
+    "name category description owner calendar review_interval_days next_review_on active covers_all_services "
     "de_escalation_criteria extra_required_fields"
 ).split()
 
@@ -54,6 +54,12 @@ class PolicyForm(BootstrapMixin, forms.Form):
     )
     next_review_on = forms.DateField(widget=DateInput(), label="Next review on")
     active = forms.BooleanField(required=False, initial=True, help_text="Retired policies are never picked.")
+    covers_all_services = forms.BooleanField(
+        required=False,
+        label="The fallback for its kind of risk",
+        help_text="Covers this kind of risk for every service without a policy of its own, and concerns "
+        "about no particular service (people, conduct).",
+    )
     de_escalation_criteria = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -97,6 +103,7 @@ class PolicyForm(BootstrapMixin, forms.Form):
             "review_interval_days": policy.review_interval_days,
             "next_review_on": policy.next_review_on,
             "active": policy.active,
+            "covers_all_services": policy.covers_all_services,
             "de_escalation_criteria": "\n".join(policy.de_escalation_criteria or []),
             "extra_required_fields": "\n".join(
                 " | ".join(filter(None, [f.get("name", ""), f.get("label", ""), f.get("help", "")]))
