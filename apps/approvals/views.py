@@ -113,7 +113,7 @@ def _raiser_action(request, pk: int, action, done: str):
         return render(
             request,
             "approvals/request.html",
-            _request_context(request, approval, side_form=form, error="Nothing was done: see below."),
+            _request_context(request, approval, side_form=form, error="See below."),
             status=400,
         )
     except Conflict as exc:

@@ -10,21 +10,21 @@ from apps.escalations import services
 from apps.timers.registry import register
 
 
-@register(services.ACK_DUE)
+@register(services.ACK_DUE, label="Acknowledge deadline")
 def acknowledge_due(deadline) -> None:
     services.clock_acknowledge_missed(escalation_id=int(deadline.subject_id), payload=deadline.payload)
 
 
-@register(services.RESOLVE_DUE)
+@register(services.RESOLVE_DUE, label="Resolve deadline")
 def resolve_due(deadline) -> None:
     services.clock_resolve_breached(escalation_id=int(deadline.subject_id), payload=deadline.payload)
 
 
-@register(services.UPDATE_DUE)
+@register(services.UPDATE_DUE, label="Stakeholder update due")
 def update_due(deadline) -> None:
     services.clock_update_due(escalation_id=int(deadline.subject_id), payload=deadline.payload)
 
 
-@register(services.AUTO_CLOSE)
+@register(services.AUTO_CLOSE, label="Automatic close")
 def auto_close(deadline) -> None:
     services.clock_auto_close(escalation_id=int(deadline.subject_id), payload=deadline.payload)

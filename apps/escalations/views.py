@@ -225,7 +225,7 @@ def escalation_verb(form_key: str, bind: Callable):
                 message = act(request, esc, _clean(form))
             except ValidationError as exc:
                 leftover = apply_errors(form, error_dict(exc))
-                text = " ".join(m for msgs in leftover.values() for m in msgs) or "Nothing was changed: see below."
+                text = " ".join(m for msgs in leftover.values() for m in msgs) or "See below."
                 return _render_detail(request, esc, forms={form_key: form}, error=text, status=400)
             except Conflict as exc:
                 fresh = selectors.get_escalation_for_user(request.user, esc.pk)

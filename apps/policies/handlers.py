@@ -11,7 +11,7 @@ from apps.policies.services import REVIEW_DUE
 from apps.timers.registry import register
 
 
-@register(REVIEW_DUE)
+@register(REVIEW_DUE, label="Policy review due")
 def policy_review_due(deadline) -> None:
     """Tell the owner their policy is due for review; the dashboard shows it as overdue."""
     policy = EscalationPolicy.objects.select_related("owner").filter(pk=deadline.subject_id).first()

@@ -7,6 +7,7 @@ sets ``fired_at``, on a row claimed with a lock and matched against its ``token`
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Q
 
@@ -50,6 +51,25 @@ class Deadline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.subject_type}:{self.subject_id} due {self.due_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def kind_label(self) -> str:
+        from apps.timers.registry import kind_label  # the registry imports this module
+
+        return kind_label(self.kind)
+
+    @property
+    def subject_label(self) -> str:
+        """"Escalation #42": the subject's model in words and its id (timers know no domain
+        model, and show no more of a subject than that)."""
+        if not self.subject_type:
+            return ""
+        try:
+            name = apps.get_model(self.subject_type)._meta.verbose_name
+        except (LookupError, ValueError):
+            name = self.subject_type
+        return f"{str(name).capitalize()} #{self.subject_id}"
+
 
     @property
     def status(self) -> str:

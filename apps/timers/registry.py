@@ -13,18 +13,22 @@ from apps.timers.models import Deadline
 
 Handler = Callable[[Deadline], None]
 _handlers: dict[str, Handler] = {}
+_labels: dict[str, str] = {}
 
 
 class UnknownDeadlineKind(LookupError):
     pass
 
 
-def register(kind: str) -> Callable[[Handler], Handler]:
+def register(kind: str, *, label: str = "") -> Callable[[Handler], Handler]:
+    """``label`` is what the timers page calls the kind ("Acknowledge deadline")."""
+
     def decorator(handler: Handler) -> Handler:
         existing = _handlers.get(kind)
         if existing is not None and existing is not handler:
             raise ValueError(f"deadline kind {kind!r} already has a handler: {existing!r}")
         _handlers[kind] = handler
+        _labels[kind] = label or kind.rsplit(".", 1)[-1].replace("_", " ").capitalize()
         return handler
 
     return decorator
@@ -39,3 +43,7 @@ def handler_for(kind: str) -> Handler:
 
 def registered_kinds() -> list[str]:
     return sorted(_handlers)
+
+
+def kind_label(kind: str) -> str:
+    return _labels.get(kind, kind)

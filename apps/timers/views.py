@@ -3,7 +3,7 @@ from django.shortcuts import render
 from apps.accounts.access import requires
 from apps.accounts.roles import Cap
 from apps.timers import selectors
-from apps.timers.registry import registered_kinds
+from apps.timers.registry import kind_label, registered_kinds
 
 
 @requires(Cap.SEE_OPERATIONS)
@@ -17,6 +17,6 @@ def overview(request):
             "counts": selectors.deadline_counts(),
             "failing": selectors.failing_deadlines(),
             "upcoming": selectors.next_deadlines(),
-            "kinds": registered_kinds(),
+            "kinds": [{"kind": kind, "label": kind_label(kind)} for kind in registered_kinds()],
         },
     )

@@ -115,7 +115,7 @@ def lock(approval: ApprovalRequest, expected_version: int | None = None) -> Appr
     if expected_version is not None and locked.version != expected_version:
         raise Conflict(
             f"This request changed while you were looking at it: it is now "
-            f"{locked.get_status_display().lower()} (with {locked.approver.full_name}). Nothing was done."
+            f"{locked.get_status_display().lower()} (with {locked.approver.full_name})."
         )
     return locked
 

@@ -63,7 +63,7 @@ def lock(escalation: Escalation, expected_version: int | None = None) -> Escalat
         raise Conflict(
             f"{esc.reference} changed while you were looking at it: it is now "
             f"{esc.get_status_display().lower()} at level {esc.current_level}{owner}. "
-            "Nothing was done; look at the page again and decide."
+            "Look at the page again and decide."
         )
     return esc
 
