@@ -13,6 +13,8 @@ from django.utils.html import format_html
 from apps.escalations.models import Escalation
 
 TABLE_ATTRS = {"class": "table table-sm table-hover align-middle mb-0"}
+# Shown from tablet width up: a phone shows reference, title, severity, owner, next deadline.
+WIDE = {"td": {"class": "d-none d-md-table-cell"}, "th": {"class": "d-none d-md-table-cell"}}
 STATUS_BADGE = {
     "open": "text-bg-danger",
     "acknowledged": "text-bg-warning",
@@ -36,31 +38,38 @@ class EscalationTable(tables.Table):
         attrs={"td": {"class": "text-nowrap"}},
     )
     title = tables.Column(verbose_name="Title")
-    status = tables.Column(verbose_name="Status")
     severity = tables.Column(verbose_name="Severity")
-    service = tables.Column(accessor="service__name", order_by=("service__name",), verbose_name="Service")
-    current_level = tables.Column(
-        verbose_name="Level", attrs={"td": {"class": "text-end"}, "th": {"class": "text-end"}}
-    )
     owner = tables.Column(
         accessor="owner__full_name", order_by=("owner__full_name",), verbose_name="Owner", default="—"
     )
-    # A plain column formatted by hand: DateTimeColumn compiles a template per cell.
-    raised_at = tables.Column(verbose_name="Raised (UTC)", attrs={"td": {"class": "text-nowrap"}})
     next_due_at = tables.Column(verbose_name="Next deadline", attrs={"td": {"class": "text-nowrap"}})
+    # Below this line, columns a phone leaves out (issue 12: the first five come first).
+    status = tables.Column(verbose_name="Status", attrs=WIDE)
+    service = tables.Column(
+        accessor="service__name", order_by=("service__name",), verbose_name="Service", attrs=WIDE, default="—"
+    )
+    current_level = tables.Column(
+        verbose_name="Level",
+        attrs={"td": {"class": "text-end d-none d-md-table-cell"}, "th": {"class": "text-end d-none d-md-table-cell"}},
+    )
+    # A plain column formatted by hand: DateTimeColumn compiles a template per cell.
+    raised_at = tables.Column(
+        verbose_name="Raised (UTC)",
+        attrs={"td": {"class": "text-nowrap d-none d-md-table-cell"}, "th": {"class": "d-none d-md-table-cell"}},
+    )
 
     class Meta:
         model = Escalation
         fields = [
             "reference",
             "title",
-            "status",
             "severity",
+            "owner",
+            "next_due_at",
+            "status",
             "service",
             "current_level",
-            "owner",
             "raised_at",
-            "next_due_at",
         ]
         order_by = ("-raised_at",)
         attrs = TABLE_ATTRS
