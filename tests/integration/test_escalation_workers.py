@@ -35,7 +35,7 @@ def test_a_real_worker_and_beat_drive_an_escalation_up_the_chain(celery_cluster,
 
     wait_until(lambda: level() == 2, timeout=90, what="two missed acknowledgements to reach level 2")
     esc.refresh_from_db()
-    assert esc.owner == manager and esc.status == Status.OPEN
+    assert esc.engaged == manager and esc.status == Status.OPEN  # level 2 is engaged; nobody has taken ownership
     kinds = list(esc.timeline.values_list("kind", flat=True))
     assert kinds == [
         Kind.RAISED,
