@@ -76,7 +76,13 @@ class Cap:
     SEE_ESCALATIONS = Capability(
         "see_escalations",
         "See every escalation that is not confidential",
-        {R: "not confidential", M: "not confidential", E: "not confidential", A: "read-only", G: "not confidential"},
+        {
+            R: "not confidential",
+            M: "not confidential",
+            E: "not confidential",
+            A: "read-only",
+            G: "not confidential",
+        },
     )
     READ_CONFIDENTIAL = Capability(
         "read_confidential",

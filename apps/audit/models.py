@@ -89,7 +89,12 @@ class AuditEvent(models.Model):
     def data_items(self) -> list[tuple[str, str]]:
         """``data`` as (key, compact JSON) pairs for display: lists and dicts stay readable."""
         return [
-            (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+            (
+                key,
+                value
+                if isinstance(value, str)
+                else json.dumps(value, ensure_ascii=False, separators=(", ", ": ")),
+            )
             for key, value in sorted(self.data.items())
         ]
 

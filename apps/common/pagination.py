@@ -46,3 +46,19 @@ def require_valid_filters(filters) -> None:
     if filters.is_bound and not filters.is_valid():
         name, errors = next(iter(filters.errors.items()))
         raise InvalidParameter(name, "is not a valid filter: " + " ".join(errors))
+
+
+def refused_filters(filters) -> bool:
+    """Whether a bound FilterSet's form fails to validate; if so its bad fields are marked for the
+    page to show each message beside its field (the list then shows no rows, with a 400), and
+    the rest of the form keeps what was typed."""
+    if filters is None or not filters.is_bound or filters.is_valid():
+        return False
+    form = filters.form
+    for name in form.errors:
+        if name in form.fields:
+            attrs = form.fields[name].widget.attrs
+            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = f"{form[name].auto_id}_error"
+    return True

@@ -84,7 +84,9 @@ def uncovered(services: list[Service] | None = None) -> list[tuple[Service, str]
         )
     )
     fallback = set(
-        EscalationPolicy.objects.filter(active=True, covers_all_services=True).values_list("category", flat=True)
+        EscalationPolicy.objects.filter(active=True, covers_all_services=True).values_list(
+            "category", flat=True
+        )
     )
     services = services if services is not None else list(Service.objects.order_by("name"))
     return [
@@ -98,7 +100,9 @@ def uncovered(services: list[Service] | None = None) -> list[tuple[Service, str]
 def policy_contacts() -> list[Person]:
     """Whom to ask for a policy: the governance admins in the directory."""
     return list(
-        Person.objects.filter(user__groups__name=Role.GOVERNANCE_ADMIN.value, user__is_active=True).order_by("full_name")
+        Person.objects.filter(user__groups__name=Role.GOVERNANCE_ADMIN.value, user__is_active=True).order_by(
+            "full_name"
+        )
     )
 
 
@@ -117,10 +121,16 @@ class TeamFacts:
     rotations: dict[int, Rotation]
 
 
-def level_target_problems(level: EscalationLevel, now: datetime, facts: TeamFacts | None = None) -> list[Unreachable]:
+def level_target_problems(
+    level: EscalationLevel, now: datetime, facts: TeamFacts | None = None
+) -> list[Unreachable]:
     """Why this level might reach nobody (an empty list means it is reachable)."""
     if level.target_kind == "person":
-        return person_problems(level.target_person) if level.target_person else [Unreachable(level.name, "no person chosen")]
+        return (
+            person_problems(level.target_person)
+            if level.target_person
+            else [Unreachable(level.name, "no person chosen")]
+        )
     if level.target_kind == "team_on_call":
         team = level.target_team
         if team is None:
@@ -139,7 +149,9 @@ def level_target_problems(level: EscalationLevel, now: datetime, facts: TeamFact
     return rotation_problems(rotation, now)
 
 
-def policy_reachability(policy: EscalationPolicy, now: datetime | None = None) -> list[tuple[EscalationLevel, list[Unreachable]]]:
+def policy_reachability(
+    policy: EscalationPolicy, now: datetime | None = None
+) -> list[tuple[EscalationLevel, list[Unreachable]]]:
     now = now or timezone.now()
     return [(lvl, probs) for lvl in policy.levels.all() if (probs := level_target_problems(lvl, now))]
 
@@ -148,8 +160,12 @@ def reachability_warnings(now: datetime | None = None) -> list[dict]:
     """Every active policy's unreachable levels, for the governance dashboard."""
     now = now or timezone.now()
     warnings = []
-    for policy in policies_for_list().filter(active=True).prefetch_related(
-        "levels__target_person__contact_methods", "levels__target_team", "levels__target_rotation"
+    for policy in (
+        policies_for_list()
+        .filter(active=True)
+        .prefetch_related(
+            "levels__target_person__contact_methods", "levels__target_team", "levels__target_rotation"
+        )
     ):
         for level, problems in policy_reachability(policy, now):
             warnings.append({"policy": policy, "level": level, "problems": problems})
@@ -163,7 +179,11 @@ def open_freezes() -> QuerySet[ChangeFreeze]:
 
 def policies_due_for_review(today: date | None = None) -> QuerySet[EscalationPolicy]:
     today = today or timezone.localdate()
-    return EscalationPolicy.objects.filter(active=True, next_review_on__lte=today).select_related("owner").order_by("next_review_on")
+    return (
+        EscalationPolicy.objects.filter(active=True, next_review_on__lte=today)
+        .select_related("owner")
+        .order_by("next_review_on")
+    )
 
 
 def people_without_contact() -> QuerySet[Person]:

@@ -33,8 +33,7 @@ from apps.timers.services import deadline_schedule, deadlines_cancel_for
 
 REVIEW_DUE = "policies.review_due"
 STALE_POLICY = (
-    "Someone else saved this policy after you opened it. Open it again to see their "
-    "change, then make yours."
+    "Someone else saved this policy after you opened it. Open it again to see their change, then make yours."
 )
 
 
@@ -64,7 +63,9 @@ class ThresholdSpec:
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise ValidationError({"change_reason": "Say why this changes (at least 5 characters): it is kept in the history."})
+        raise ValidationError(
+            {"change_reason": "Say why this changes (at least 5 characters): it is kept in the history."}
+        )
     return reason
 
 
@@ -93,7 +94,8 @@ def validate_levels(levels: list[LevelSpec]) -> None:
         problems = level_target_problems(level, now)
         if problems:
             errors.append(
-                f"Level {spec.order} ({spec.name}): no reachable target — " + "; ".join(str(p) for p in problems)
+                f"Level {spec.order} ({spec.name}): no reachable target — "
+                + "; ".join(str(p) for p in problems)
             )
     if errors:
         raise ValidationError({"levels": errors})
@@ -113,10 +115,14 @@ def validate_thresholds(thresholds: list[ThresholdSpec]) -> None:
         if t.acknowledge_within <= timedelta(0):
             errors.append(f"{t.severity}/{t.customer_tier}: acknowledge time must be positive.")
         if t.resolve_within < t.acknowledge_within:
-            errors.append(f"{t.severity}/{t.customer_tier}: resolve time cannot be shorter than acknowledge time.")
+            errors.append(
+                f"{t.severity}/{t.customer_tier}: resolve time cannot be shorter than acknowledge time."
+            )
         if max(t.acknowledge_within, t.resolve_within) > MAX_BUSINESS_DURATION:
             hours = int(MAX_BUSINESS_DURATION.total_seconds() // 3600)
-            errors.append(f"{t.severity}/{t.customer_tier}: a time can be at most {hours:,} hours (365 days).")
+            errors.append(
+                f"{t.severity}/{t.customer_tier}: a time can be at most {hours:,} hours (365 days)."
+            )
     if errors:
         raise ValidationError({"thresholds": errors})
 
@@ -208,7 +214,9 @@ def _replace_levels(policy: EscalationPolicy, levels: list[LevelSpec], actor, re
         stale.delete()
 
 
-def _replace_thresholds(policy: EscalationPolicy, thresholds: list[ThresholdSpec], actor, reason: str) -> None:
+def _replace_thresholds(
+    policy: EscalationPolicy, thresholds: list[ThresholdSpec], actor, reason: str
+) -> None:
     existing = {(t.severity, t.customer_tier): t for t in policy.thresholds.all()}
     for spec in thresholds:
         row = existing.pop((spec.severity, spec.customer_tier), None) or ResponseThreshold(policy=policy)
@@ -232,7 +240,11 @@ def _snapshot(policy: EscalationPolicy) -> dict:
             for lvl in policy.levels.order_by("order")
         ],
         "thresholds": {
-            f"{t.severity}/{t.customer_tier}": [str(t.acknowledge_within), str(t.resolve_within), t.business_hours_only]
+            f"{t.severity}/{t.customer_tier}": [
+                str(t.acknowledge_within),
+                str(t.resolve_within),
+                t.business_hours_only,
+            ]
             for t in policy.thresholds.all()
         },
     }
@@ -266,7 +278,9 @@ def policy_mark_reviewed(*, policy: EscalationPolicy, actor, notes: str) -> Esca
 
 
 @transaction.atomic
-def calendar_save(*, calendar: BusinessCalendar, closures: list[tuple[date, str]] | None = None, actor, reason: str) -> BusinessCalendar:
+def calendar_save(
+    *, calendar: BusinessCalendar, closures: list[tuple[date, str]] | None = None, actor, reason: str
+) -> BusinessCalendar:
     reason = _require_reason(reason)
     calendar.full_clean()
     created = calendar.pk is None
@@ -283,7 +297,9 @@ def calendar_save(*, calendar: BusinessCalendar, closures: list[tuple[date, str]
     return calendar
 
 
-def _replace_closures(calendar: BusinessCalendar, closures: list[tuple[date, str]], actor, reason: str) -> None:
+def _replace_closures(
+    calendar: BusinessCalendar, closures: list[tuple[date, str]], actor, reason: str
+) -> None:
     # Row by row, not bulk: simple-history records only what goes through save() and delete().
     wanted = dict(closures)
     for closure in calendar.closures.all():

@@ -255,7 +255,14 @@ def freeze_new(request):
 
 def _period_new(request, form_class, save, keyword: str, kind: str):
     start = default_period_start()
-    form = form_class(_posted(request), initial={"tz": "UTC", "starts_at": start, "ends_at": start + timedelta(hours=4)})
+    form = form_class(
+        _posted(request),
+        initial={
+            "tz": timezone.get_current_timezone_name(),
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=4),
+        },
+    )
     if form.is_bound and form.is_valid():
         try:
             saved = save(

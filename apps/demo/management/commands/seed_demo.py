@@ -28,17 +28,97 @@ PEOPLE = [
     ("executive", "Eleanor Vance", "Chief Executive Officer", "executive", None, 100, [Role.EXECUTIVE]),
     (None, "Marcus Reid", "Chief Technology Officer", "executive", "eleanor.vance", 90, [Role.EXECUTIVE]),
     (None, "Priya Natarajan", "Chief Operating Officer", "executive", "eleanor.vance", 90, [Role.EXECUTIVE]),
-    ("director", "Daniel Okafor", "Director of Platform Operations", "platform-ops", "marcus.reid", 70, [Role.MANAGER]),
-    ("manager", "Grace Lindqvist", "Engineering Manager, Platform", "platform-ops", "daniel.okafor", 50, [Role.MANAGER, Role.RESPONDER]),
-    ("responder", "Tomás Herrera", "Site Reliability Engineer", "platform-ops", "grace.lindqvist", 30, [Role.RESPONDER]),
-    (None, "Aisha Bello", "Site Reliability Engineer", "platform-ops", "grace.lindqvist", 30, [Role.RESPONDER]),
-    (None, "Ken Watanabe", "Security Operations Lead", "security", "marcus.reid", 50, [Role.MANAGER, Role.RESPONDER]),
-    (None, "Sofia Rossi", "Head of Customer Success", "customer-success", "priya.natarajan", 60, [Role.MANAGER]),
-    ("staff", "Sam Patel", "Support Specialist, Platform", "platform-ops", "grace.lindqvist", 10, [Role.STAFF]),
-    ("hr", "Hannah Schmidt", "HR & Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
-    (None, "Omar Haddad", "Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
+    (
+        "director",
+        "Daniel Okafor",
+        "Director of Platform Operations",
+        "platform-ops",
+        "marcus.reid",
+        70,
+        [Role.MANAGER],
+    ),
+    (
+        "manager",
+        "Grace Lindqvist",
+        "Engineering Manager, Platform",
+        "platform-ops",
+        "daniel.okafor",
+        50,
+        [Role.MANAGER, Role.RESPONDER],
+    ),
+    (
+        "responder",
+        "Tomás Herrera",
+        "Site Reliability Engineer",
+        "platform-ops",
+        "grace.lindqvist",
+        30,
+        [Role.RESPONDER],
+    ),
+    (
+        None,
+        "Aisha Bello",
+        "Site Reliability Engineer",
+        "platform-ops",
+        "grace.lindqvist",
+        30,
+        [Role.RESPONDER],
+    ),
+    (
+        None,
+        "Ken Watanabe",
+        "Security Operations Lead",
+        "security",
+        "marcus.reid",
+        50,
+        [Role.MANAGER, Role.RESPONDER],
+    ),
+    (
+        None,
+        "Sofia Rossi",
+        "Head of Customer Success",
+        "customer-success",
+        "priya.natarajan",
+        60,
+        [Role.MANAGER],
+    ),
+    (
+        "staff",
+        "Sam Patel",
+        "Support Specialist, Platform",
+        "platform-ops",
+        "grace.lindqvist",
+        10,
+        [Role.STAFF],
+    ),
+    (
+        "hr",
+        "Hannah Schmidt",
+        "HR & Compliance Officer",
+        "people-compliance",
+        "priya.natarajan",
+        40,
+        [Role.HR_COMPLIANCE],
+    ),
+    (
+        None,
+        "Omar Haddad",
+        "Compliance Officer",
+        "people-compliance",
+        "priya.natarajan",
+        40,
+        [Role.HR_COMPLIANCE],
+    ),
     ("auditor", "Ingrid Novak", "Internal Auditor", "governance", "priya.natarajan", 40, [Role.AUDITOR]),
-    ("govadmin", "Leo Martins", "Governance Administrator", "governance", "priya.natarajan", 40, [Role.GOVERNANCE_ADMIN]),
+    (
+        "govadmin",
+        "Leo Martins",
+        "Governance Administrator",
+        "governance",
+        "priya.natarajan",
+        40,
+        [Role.GOVERNANCE_ADMIN],
+    ),
 ]
 
 DOMAIN = "example.com"
@@ -70,12 +150,19 @@ class Command(BaseCommand):
                 boss = people[f"{manager}@{DOMAIN}"] if manager else None
                 email = email_of(full_name)
                 people[email] = person_upsert(
-                    email=email, full_name=full_name, title=title, team=teams[team],
-                    manager=boss, authority_rank=rank, user=user,
+                    email=email,
+                    full_name=full_name,
+                    title=title,
+                    team=teams[team],
+                    manager=boss,
+                    authority_rank=rank,
+                    user=user,
                 )
             new_policies = seed_policies()
         self.stdout.write(
-            self.style.SUCCESS(f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies")
+            self.style.SUCCESS(
+                f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies"
+            )
         )
         self.stdout.write(f"demo logins (password: {DEMO_PASSWORD}):")
         required = {Role(r) for r in settings.OTP_REQUIRED_ROLES}
