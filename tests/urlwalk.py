@@ -127,6 +127,7 @@ class World:
     briefs: dict[str, object]  # executive briefs: pending (not sent), approved (sent)
     window: object
     freeze: object
+    calendar_change: object = None
     people: list = field(default_factory=list)
 
     def with_role(self, role: Role) -> list[str]:
@@ -140,7 +141,8 @@ def build_world() -> World:
     from apps.accounts.models import User
     from apps.approvals.services import approval_decide
     from apps.escalations import services as esc
-    from apps.policies.models import ChangeFreeze, MaintenanceWindow
+    from apps.policies.models import BusinessCalendar, CalendarChange, ChangeFreeze, MaintenanceWindow
+    from apps.policies.services import calendar_change_schedule
     from apps.policies.windows import change_freeze_save, maintenance_window_save
     from tests.approvals.conftest import ask_for_the_cto, build_org, to_level_two
     from tests.escalations.conftest import raise_one
@@ -212,6 +214,15 @@ def build_world() -> World:
         actor=admin,
         reason="Year-end trading freeze.",
     )
+    calendar = org.policy.calendar
+    calendar_change = calendar_change_schedule(
+        calendar=calendar,
+        target=BusinessCalendar(**{name: getattr(calendar, name) for name in CalendarChange.FIELDS}),
+        closures=[],
+        effective_at=now + timedelta(days=30),
+        actor=admin,
+        reason="Planned: same hours, closures cleared.",
+    )
     return World(
         users={k: User.objects.get(pk=u.pk) for k, u in users.items()},  # fresh: roles cached per instance
         team=team,
@@ -224,6 +235,7 @@ def build_world() -> World:
         briefs={key: requests[key].brief for key in ("pending", "approved")},
         window=window,
         freeze=freeze,
+        calendar_change=calendar_change,
         people=[reachable_person(team=team, full_name="Noor Haddad")],
     )
 
@@ -249,6 +261,7 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "policies:review": lambda w: [{"pk": w.policy.pk}],
     "policies:calendar": lambda w: [{"pk": w.calendar.pk}],
     "policies:calendar_edit": lambda w: [{"pk": w.calendar.pk}],
+    "policies:calendar_change_cancel": lambda w: [{"pk": w.calendar_change.pk}],
     "escalations:detail": lambda w: [{"pk": e.pk} for e in w.escalations.values()],
     **{
         f"escalations:{verb.__name__}": (lambda w: [{"pk": e.pk} for e in w.escalations.values()])

@@ -159,7 +159,7 @@ def decision_log(request):
     if request.GET.get("export") == "csv":
         require_valid_filters(log_filter)
         return _export(request, log_filter.qs)
-    refused = refused_filters(log_filter)  # said beside each field; no rows rather than wrong rows
+    refused = refused_filters(request, log_filter)  # said beside each field; no rows rather than wrong rows
     table = DecisionTable(log_filter.queryset.none() if refused else log_filter.qs)
     paginate(request, table, per_page=50, lazy=True)
     context = {"filter": log_filter, "table": table}

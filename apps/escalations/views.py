@@ -56,7 +56,7 @@ def escalation_list(request):
         require_valid_filters(export_filter)
         return _export_csv(request, export_filter.qs)
     esc_filter = EscalationFilter(request.GET or None, queryset=selectors.for_list(request.user))
-    refused = refused_filters(esc_filter)  # said beside each field; no rows rather than wrong rows
+    refused = refused_filters(request, esc_filter)  # said beside each field; no rows rather than wrong rows
     table = EscalationTable(esc_filter.queryset.none() if refused else esc_filter.qs)
     paginate(request, table, per_page=PER_PAGE, lazy=True)
     context = {"filter": esc_filter, "table": table}

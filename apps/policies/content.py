@@ -64,5 +64,7 @@ def check_outgoing(texts: dict[str, str], *, field: str, fields: dict[str, str] 
         errors: dict[str, list[str]] = {}
         for m in matches:
             where = (fields or {}).get(m.where, field)
-            errors.setdefault(where, []).append(f"Held back, nothing was sent: {m}. Take it out and try again.")
+            errors.setdefault(where, []).append(
+                f"Held back, nothing was sent: {m}. Take it out and try again."
+            )
         raise ValidationError(errors)

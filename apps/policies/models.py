@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -125,6 +126,50 @@ class CalendarClosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.reason}"
+
+
+class CalendarChange(models.Model):
+    """A change to a business calendar that takes effect at a chosen time rather than at once
+    (new opening hours from 1 January, a move to another office's zone at the weekend).
+
+    ``values`` are the calendar's fields as they will be, ``closures`` its closures as
+    ``[["YYYY-MM-DD", reason], ...]``; both were validated when the change was scheduled and
+    are checked again when it is applied (a clock fires at ``effective_at``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to take effect"
+        APPLIED = "applied", "Applied"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FIELDS = ("name", "timezone", "always_open", "weekly_hours", "holiday_country", "holiday_subdivision")
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="scheduled_changes")
+    effective_at = models.DateTimeField()
+    values = models.JSONField()
+    closures = models.JSONField(default=list)
+    reason = models.CharField(max_length=500)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_name = models.CharField(max_length=150, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_note = models.CharField(max_length=500, blank=True)
+    history = tracked_history()
+
+    class Meta:
+        ordering = ["effective_at", "pk"]
+        indexes = [
+            models.Index(fields=["calendar", "status", "effective_at"], name="calendar_change_pending")
+        ]
+
+    def __str__(self) -> str:
+        return f"Change to {self.calendar} at {self.effective_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
 
 
 class EscalationPolicy(models.Model):

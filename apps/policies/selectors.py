@@ -26,6 +26,7 @@ from apps.contacts.selectors import (
 from apps.policies.calendar import WEEKDAY_NAMES, parse_weekly
 from apps.policies.models import (
     BusinessCalendar,
+    CalendarChange,
     CalendarClosure,
     Category,
     ChangeFreeze,
@@ -468,6 +469,7 @@ def calendar_page(calendar: BusinessCalendar, user, today: date) -> dict:
         "calendar": calendar,
         "summary": calendar_summary(calendar, today),
         "policies": calendar.policies.order_by("name"),
+        "scheduled": scheduled_changes(calendar),
         "history": calendar_history(calendar) if oversight_of(user).everything else None,
         "history_limit": HISTORY_LIMIT,
     }
@@ -548,3 +550,49 @@ def upcoming_holidays(calendar: BusinessCalendar, today: date, count: int = 8) -
     except NotImplementedError:
         return []
     return sorted((day, name) for day, name in found.items() if day >= today)[:count]
+
+
+CHANGE_LABELS = {
+    "name": "Name",
+    "timezone": "Time zone",
+    "always_open": "Open 24x7",
+    "weekly_hours": "Working hours",
+    "holiday_country": "Public holidays of",
+    "holiday_subdivision": "Region",
+}
+
+
+@dataclass(frozen=True)
+class ScheduledChange:
+    change: CalendarChange
+    differences: list[tuple[str, str, str]]  # (what, now, then)
+
+
+def scheduled_changes(calendar: BusinessCalendar) -> list[ScheduledChange]:
+    """The calendar's changes waiting to take effect, soonest first, each with what it changes
+    compared with the calendar as it is now (closures included)."""
+    now_closures = sorted((f"{c.date:%Y-%m-%d}", c.reason) for c in calendar.closures.all())
+    found = []
+    for change in calendar.scheduled_changes.filter(status=CalendarChange.Status.PENDING):
+        differences = []
+        for name, label in CHANGE_LABELS.items():
+            before, after = getattr(calendar, name), change.values.get(name)
+            if before != after:
+                differences.append((label, _said(name, before), _said(name, after)))
+        then_closures = sorted(tuple(c) for c in change.closures)
+        if then_closures != now_closures:
+            differences.append(("Closures", _closures_text(now_closures), _closures_text(then_closures)))
+        found.append(ScheduledChange(change, differences))
+    return found
+
+
+def _said(name: str, value) -> str:
+    if name == "weekly_hours":
+        return weekly_text(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value) if value not in (None, "") else "—"
+
+
+def _closures_text(closures) -> str:
+    return "; ".join(f"{day} {why}" for day, why in closures) or "none"

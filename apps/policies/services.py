@@ -17,11 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import record
+from apps.common.errors import Conflict
 from apps.common.forms import error_dict
 from apps.contacts.models import Person, Rotation, Team
 from apps.policies.calendar import MAX_BUSINESS_DURATION
 from apps.policies.models import (
     BusinessCalendar,
+    CalendarChange,
     CustomerTier,
     EscalationLevel,
     EscalationPolicy,
@@ -32,6 +34,7 @@ from apps.policies.selectors import level_target_problems, policy_version
 from apps.timers.services import deadline_schedule, deadlines_cancel_for
 
 REVIEW_DUE = "policies.review_due"
+CALENDAR_CHANGE_DUE = "policies.calendar_change_due"
 STALE_POLICY = (
     "Someone else saved this policy after you opened it. Open it again to see their change, then make yours."
 )
@@ -315,3 +318,100 @@ def _replace_closures(
         closure = calendar.closures.model(calendar=calendar, date=day, reason=why)
         closure._history_user, closure._change_reason = actor, reason
         closure.save()
+
+
+# --- calendar changes that take effect later ------------------------------------------------
+
+
+@transaction.atomic
+def calendar_change_schedule(
+    *,
+    calendar: BusinessCalendar,
+    target: BusinessCalendar,
+    closures: list[tuple[date, str]],
+    effective_at: datetime,
+    actor,
+    reason: str,
+) -> CalendarChange:
+    """Keep ``target`` (the calendar as it will be) and its ``closures`` to apply at
+    ``effective_at``, a moment in the future; until then clocks run on the calendar as it is.
+    Refused, changing nothing, when the new values are not a valid calendar."""
+    reason = _require_reason(reason)
+    if effective_at <= timezone.now():
+        raise ValidationError(
+            {"effective_at": "Choose a moment in the future, or leave it empty for the change to apply now."}
+        )
+    target.pk, target._state.adding = calendar.pk, False  # the same calendar: its own name is no clash
+    target.full_clean()
+    change = CalendarChange(
+        calendar=calendar,
+        effective_at=effective_at,
+        values={name: getattr(target, name) for name in CalendarChange.FIELDS},
+        closures=[[day.isoformat(), why] for day, why in sorted(closures)],
+        reason=reason,
+        requested_by=actor,
+        requested_by_name=actor.get_full_name() or actor.get_username() if actor else "",
+    )
+    change._history_user, change._change_reason = actor, reason
+    change.save()
+    deadline_schedule(kind=CALENDAR_CHANGE_DUE, subject=change, due_at=effective_at)
+    record(
+        action="policies.calendar_change_scheduled",
+        actor=actor,
+        target=calendar,
+        data={"reason": reason, "effective_at": effective_at, "change": change.pk, **change.values},
+    )
+    return change
+
+
+@transaction.atomic
+def calendar_change_apply(*, change: CalendarChange) -> CalendarChange:
+    """The clock of a scheduled change ran out: the calendar takes its new values, recorded in its
+    history under the name of whoever scheduled it. A change cancelled (or applied) since is left
+    alone; one no longer valid (another change made its name taken) is set aside, and why."""
+    change = CalendarChange.objects.select_for_update().select_related("calendar").get(pk=change.pk)
+    if not change.is_pending:
+        return change
+    calendar = BusinessCalendar.objects.get(pk=change.calendar_id)
+    for name, value in change.values.items():
+        setattr(calendar, name, value)
+    closures = [(date.fromisoformat(day), why) for day, why in change.closures]
+    reason = f"{change.reason} (scheduled by {change.requested_by_name or 'escalportal'} to take effect now)"
+    try:
+        with transaction.atomic():
+            calendar_save(calendar=calendar, closures=closures, actor=change.requested_by, reason=reason)
+    except ValidationError as exc:
+        change.status, change.settled_note = CalendarChange.Status.CANCELLED, "; ".join(exc.messages)[:500]
+        outcome = "policies.calendar_change_failed"
+    else:
+        change.status = CalendarChange.Status.APPLIED
+        outcome = "policies.calendar_change_applied"
+    change.settled_at = timezone.now()
+    change._change_reason = change.settled_note or "Took effect"
+    change.save()
+    record(action=outcome, target=change.calendar, data={"change": change.pk, "note": change.settled_note})
+    return change
+
+
+@transaction.atomic
+def calendar_change_cancel(*, change: CalendarChange, actor, reason: str) -> CalendarChange:
+    """A scheduled change that has not taken effect is withdrawn; its clock is cancelled."""
+    reason = _require_reason(reason)
+    change = CalendarChange.objects.select_for_update().get(pk=change.pk)
+    if not change.is_pending:
+        raise Conflict(f"This change is already {change.get_status_display().lower()}: nothing was changed.")
+    change.status, change.settled_at, change.settled_note = (
+        CalendarChange.Status.CANCELLED,
+        timezone.now(),
+        reason,
+    )
+    change._history_user, change._change_reason = actor, reason
+    change.save()
+    deadlines_cancel_for(subject=change, kind=CALENDAR_CHANGE_DUE)
+    record(
+        action="policies.calendar_change_cancelled",
+        actor=actor,
+        target=change.calendar,
+        data={"change": change.pk, "reason": reason, "effective_at": change.effective_at},
+    )
+    return change
