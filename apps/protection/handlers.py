@@ -1,0 +1,1 @@
+"""Deadline handlers of the statutory clocks (filled in below)."""
