@@ -13,8 +13,14 @@ class ReportForm(BootstrapMixin, forms.Form):
     mode = forms.ChoiceField(
         label="How do you want to report?",
         choices=[
-            (Mode.ANONYMOUS, "Anonymously: nobody, not even the reviewers, learns who you are; you get a receipt key"),
-            (Mode.CONFIDENTIAL, "Confidentially: the portal knows it is you; reviewers see your name only if a second officer approves"),
+            (
+                Mode.ANONYMOUS,
+                "Anonymously: nobody, not even the reviewers, learns who you are; you get a receipt key",
+            ),
+            (
+                Mode.CONFIDENTIAL,
+                "Confidentially: the portal knows it is you; reviewers see your name only if a second officer approves",
+            ),
             (Mode.NAMED, "Named: the reviewers see your name"),
         ],
         widget=forms.RadioSelect,
@@ -37,8 +43,10 @@ class ReportForm(BootstrapMixin, forms.Form):
     def __init__(self, *args, signed_in: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if signed_in:
-            self.fields["people_named"].queryset = get_user_model().objects.filter(is_active=True).order_by(
-                "first_name", "last_name", "username"
+            self.fields["people_named"].queryset = (
+                get_user_model()
+                .objects.filter(is_active=True)
+                .order_by("first_name", "last_name", "username")
             )
         else:
             del self.fields["people_named"]
@@ -62,7 +70,9 @@ class TextForm(BootstrapMixin, forms.Form):
 
 
 class StatusForm(BootstrapMixin, forms.Form):
-    status = forms.ChoiceField(label="New status", choices=[c for c in Status.choices if c[0] != Status.RECEIVED])
+    status = forms.ChoiceField(
+        label="New status", choices=[c for c in Status.choices if c[0] != Status.RECEIVED]
+    )
     text = forms.CharField(label="Note (optional)", max_length=LIMIT, required=False)
 
 
@@ -80,12 +90,16 @@ class DisclosureDecisionForm(BootstrapMixin, forms.Form):
         label="Decision", choices=[("yes", "Approve"), ("no", "Deny")], coerce=lambda v: v == "yes"
     )
     reason = forms.CharField(label="Reason", max_length=LIMIT, widget=forms.Textarea(attrs={"rows": 2}))
-    tell_reporter = forms.BooleanField(label="Tell the reporter their identity was shown", required=False, initial=True)
+    tell_reporter = forms.BooleanField(
+        label="Tell the reporter their identity was shown", required=False, initial=True
+    )
     not_told_reason = forms.CharField(label="If not telling them, why", max_length=LIMIT, required=False)
 
 
 class AdverseActionForm(BootstrapMixin, forms.Form):
-    person = forms.ModelChoiceField(label="Person affected", queryset=get_user_model().objects.filter(is_active=True))
+    person = forms.ModelChoiceField(
+        label="Person affected", queryset=get_user_model().objects.filter(is_active=True)
+    )
     actor = forms.ModelChoiceField(
         label="Who took the action", queryset=get_user_model().objects.filter(is_active=True), required=False
     )

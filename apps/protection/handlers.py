@@ -43,8 +43,12 @@ def ack_reminder(deadline: Deadline) -> None:
     report = _report(deadline)
     if report is None or report.acknowledged_at:
         return
-    _tell_all(report, deadline, f"Acknowledge protection case {report.reference} within 2 days",
-              "The 7-day acknowledgement period ends in 2 days.")
+    _tell_all(
+        report,
+        deadline,
+        f"Acknowledge protection case {report.reference} within 2 days",
+        "The 7-day acknowledgement period ends in 2 days.",
+    )
 
 
 @register(clocks.ACK_DUE, label="Protection case: acknowledgement due")
@@ -53,8 +57,12 @@ def ack_due(deadline: Deadline) -> None:
     if report is None or report.acknowledged_at:
         return
     audit(report, "ack_overdue", None)
-    _tell_all(report, deadline, f"Protection case {report.reference} is overdue for acknowledgement",
-              "The 7-day acknowledgement period has ended without an acknowledgement.")
+    _tell_all(
+        report,
+        deadline,
+        f"Protection case {report.reference} is overdue for acknowledgement",
+        "The 7-day acknowledgement period has ended without an acknowledgement.",
+    )
 
 
 @register(clocks.FEEDBACK_REMINDER, label="Protection case: feedback reminder")
@@ -62,8 +70,12 @@ def feedback_reminder(deadline: Deadline) -> None:
     report = _report(deadline)
     if report is None or report.feedback_at:
         return
-    _tell_all(report, deadline, f"Feedback on protection case {report.reference} is due in 14 days",
-              "The 3-month feedback period ends in 14 days.")
+    _tell_all(
+        report,
+        deadline,
+        f"Feedback on protection case {report.reference} is due in 14 days",
+        "The 3-month feedback period ends in 14 days.",
+    )
 
 
 @register(clocks.FEEDBACK_DUE, label="Protection case: feedback due")
@@ -72,8 +84,12 @@ def feedback_due(deadline: Deadline) -> None:
     if report is None or report.feedback_at:
         return
     audit(report, "feedback_overdue", None)
-    _tell_all(report, deadline, f"Protection case {report.reference} is overdue for feedback",
-              "The 3-month feedback period has ended without feedback to the reporter.")
+    _tell_all(
+        report,
+        deadline,
+        f"Protection case {report.reference} is overdue for feedback",
+        "The 3-month feedback period has ended without feedback to the reporter.",
+    )
 
 
 @register(clocks.UNOPENED, label="Protection case: nobody has opened it")

@@ -29,7 +29,11 @@ SUPPRESS_BELOW = 5
 
 
 def _review_permission_id() -> int:
-    return Permission.objects.only("pk").get(content_type__app_label="protection", codename="review_protectionreport").pk
+    return (
+        Permission.objects.only("pk")
+        .get(content_type__app_label="protection", codename="review_protectionreport")
+        .pk
+    )
 
 
 def _reviews(user) -> Exists:
@@ -70,18 +74,26 @@ def _next_due():
 
 def unassigned_cases() -> QuerySet[ProtectionReport]:
     """Cases nobody reviews yet: the desk shows their reference and clocks, never their text."""
-    return ProtectionReport.objects.exclude(status=Status.CLOSED).exclude(_has_reviewers()).order_by("ack_due_at")
+    return (
+        ProtectionReport.objects.exclude(status=Status.CLOSED)
+        .exclude(_has_reviewers())
+        .order_by("ack_due_at")
+    )
 
 
 def overdue_cases(user) -> QuerySet[ProtectionReport]:
     now = timezone.now()
-    return cases_for_reviewer(user).exclude(status=Status.CLOSED).filter(
-        Q(acknowledged_at=None, ack_due_at__lt=now) | Q(feedback_at=None, feedback_due_at__lt=now)
+    return (
+        cases_for_reviewer(user)
+        .exclude(status=Status.CLOSED)
+        .filter(Q(acknowledged_at=None, ack_due_at__lt=now) | Q(feedback_at=None, feedback_due_at__lt=now))
     )
 
 
 def open_flags() -> QuerySet[ProtectionFlag]:
-    return ProtectionFlag.objects.filter(closed_at=None).select_related("action", "action__person", "action__actor")
+    return ProtectionFlag.objects.filter(closed_at=None).select_related(
+        "action", "action__person", "action__actor"
+    )
 
 
 def actions_awaiting_sign_off() -> QuerySet[AdverseAction]:
@@ -185,7 +197,9 @@ def statistics() -> dict[str, list[Count_]]:
     timeliness = [
         _suppress("Acknowledged within 7 days", acked.filter(acknowledged_at__lte=F("ack_due_at")).count()),
         _suppress("Acknowledged late", acked.filter(acknowledged_at__gt=F("ack_due_at")).count()),
-        _suppress("Not acknowledged, overdue", reports.filter(acknowledged_at=None, ack_due_at__lt=now).count()),
+        _suppress(
+            "Not acknowledged, overdue", reports.filter(acknowledged_at=None, ack_due_at__lt=now).count()
+        ),
         _suppress("Feedback within 3 months", fed.filter(feedback_at__lte=F("feedback_due_at")).count()),
         _suppress("Feedback late", fed.filter(feedback_at__gt=F("feedback_due_at")).count()),
         _suppress("No feedback, overdue", reports.filter(feedback_at=None, feedback_due_at__lt=now).count()),

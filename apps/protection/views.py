@@ -36,7 +36,7 @@ from apps.protection.forms import (
     StatusForm,
     TextForm,
 )
-from apps.protection.models import AdverseAction, IdentityDisclosure, Mode, ProtectionFlag, ProtectionReport
+from apps.protection.models import AdverseAction, IdentityDisclosure, Mode, ProtectionFlag
 from apps.protection.services.common import officers
 
 WORK = Cap.WORK_PROTECTION_CASES
@@ -90,11 +90,15 @@ def report_new(request):
         else:
             if key:
                 return render(request, "protection/receipt.html", {"key": services.format_key(key)})
-            messages.success(request, f"Your report {report.reference} was received. HR will acknowledge it within 7 days.")
+            messages.success(
+                request, f"Your report {report.reference} was received. HR will acknowledge it within 7 days."
+            )
             return redirect("protection:mine_case", report.pk)
     elif request.method == "POST":
         status = 400
-    return render(request, "protection/report_new.html", {"form": form, "signed_in": signed_in}, status=status)
+    return render(
+        request, "protection/report_new.html", {"form": form, "signed_in": signed_in}, status=status
+    )
 
 
 @public
@@ -109,7 +113,11 @@ def follow(request):
             form.is_valid()
             form.add_error(None, "Too many attempts in the last minute. Wait a minute and try again.")
             return render(request, "protection/follow.html", context, status=429)
-        report = services.report_by_key(key=request.POST.get("key", "")) if form.is_valid() or "key" in request.POST else None
+        report = (
+            services.report_by_key(key=request.POST.get("key", ""))
+            if form.is_valid() or "key" in request.POST
+            else None
+        )
         if report is None:
             form = KeyForm(request.POST)
             form.is_valid()
@@ -129,8 +137,13 @@ def follow(request):
         with transaction.atomic():
             selectors.record_key_read(report)
             entries = list(selectors.entries_for_reporter(report))
-        context = {"form": None, "report": report, "entries": entries, "reply": reply,
-                   "key": request.POST.get("key", "")}
+        context = {
+            "form": None,
+            "report": report,
+            "entries": entries,
+            "reply": reply,
+            "key": request.POST.get("key", ""),
+        }
     return render(request, "protection/follow.html", context, status=status)
 
 
@@ -147,7 +160,9 @@ def mine_case(request, pk: int):
     status = 200
     if request.method == "POST" and reply.is_valid():
         try:
-            services.message_from_reporter(report=report, text=reply.cleaned_data["text"], author=request.user)
+            services.message_from_reporter(
+                report=report, text=reply.cleaned_data["text"], author=request.user
+            )
         except (ValidationError, Conflict) as exc:
             status = _refuse(reply, exc)
         else:
@@ -155,7 +170,12 @@ def mine_case(request, pk: int):
     elif request.method == "POST":
         status = 400
     entries = selectors.entries_for_reporter(report)
-    return render(request, "protection/mine_case.html", {"report": report, "entries": entries, "reply": reply}, status=status)
+    return render(
+        request,
+        "protection/mine_case.html",
+        {"report": report, "entries": entries, "reply": reply},
+        status=status,
+    )
 
 
 # --- HR and compliance -------------------------------------------------------------------------
@@ -186,19 +206,50 @@ def take(request, pk: int):
     try:
         services.reviewer_assign(report=report, reviewer=request.user, actor=request.user)
     except (ValidationError, Conflict) as exc:
-        messages.error(request, " ".join(error_dict(exc).get("reviewer", [])) or str(exc) if isinstance(exc, ValidationError) else str(exc))
+        messages.error(
+            request,
+            " ".join(error_dict(exc).get("reviewer", [])) or str(exc)
+            if isinstance(exc, ValidationError)
+            else str(exc),
+        )
         return redirect("protection:desk")
     return redirect("protection:case", pk)
 
 
 ACTIONS = {
-    "acknowledge": (TextForm, lambda r, u, d: services.report_acknowledge(report=r, actor=u, text=d["text"]), "Acknowledgement sent."),
-    "feedback": (TextForm, lambda r, u, d: services.report_send_feedback(report=r, actor=u, text=d["text"]), "Feedback sent."),
-    "message": (TextForm, lambda r, u, d: services.message_to_reporter(report=r, actor=u, text=d["text"]), "Message sent."),
+    "acknowledge": (
+        TextForm,
+        lambda r, u, d: services.report_acknowledge(report=r, actor=u, text=d["text"]),
+        "Acknowledgement sent.",
+    ),
+    "feedback": (
+        TextForm,
+        lambda r, u, d: services.report_send_feedback(report=r, actor=u, text=d["text"]),
+        "Feedback sent.",
+    ),
+    "message": (
+        TextForm,
+        lambda r, u, d: services.message_to_reporter(report=r, actor=u, text=d["text"]),
+        "Message sent.",
+    ),
     "note": (TextForm, lambda r, u, d: services.note_add(report=r, actor=u, text=d["text"]), "Note kept."),
-    "status": (StatusForm, lambda r, u, d: services.report_set_status(report=r, actor=u, status=d["status"], note=d.get("text", "")), "Status changed."),
-    "identity": (TextForm, lambda r, u, d: services.disclosure_request(report=r, actor=u, reason=d["text"]), "Asked: a second officer decides."),
-    "assign": (AssignForm, lambda r, u, d: services.reviewer_assign(report=r, reviewer=d["reviewer"], actor=u), "Reviewer added."),
+    "status": (
+        StatusForm,
+        lambda r, u, d: services.report_set_status(
+            report=r, actor=u, status=d["status"], note=d.get("text", "")
+        ),
+        "Status changed.",
+    ),
+    "identity": (
+        TextForm,
+        lambda r, u, d: services.disclosure_request(report=r, actor=u, reason=d["text"]),
+        "Asked: a second officer decides.",
+    ),
+    "assign": (
+        AssignForm,
+        lambda r, u, d: services.reviewer_assign(report=r, reviewer=d["reviewer"], actor=u),
+        "Reviewer added.",
+    ),
 }
 
 
@@ -292,7 +343,12 @@ def flag_close(request, pk: int):
             raise ValidationError({"note": "Say what was done about it."})
         services.flag_close(flag=flag, actor=request.user, note=form.cleaned_data["note"])
     except (ValidationError, Conflict) as exc:
-        messages.error(request, " ".join(error_dict(exc).get("note", [str(exc)])) if isinstance(exc, ValidationError) else str(exc))
+        messages.error(
+            request,
+            " ".join(error_dict(exc).get("note", [str(exc)]))
+            if isinstance(exc, ValidationError)
+            else str(exc),
+        )
     else:
         messages.success(request, "Flag closed.")
     return redirect("protection:flags")
@@ -306,9 +362,16 @@ def sign_off(request, pk: int):
     try:
         if not form.is_valid():
             raise ValidationError({"reason": "Say why the action may take effect."})
-        services.adverse_action_sign_off(action=action, actor=request.user, reason=form.cleaned_data["reason"])
+        services.adverse_action_sign_off(
+            action=action, actor=request.user, reason=form.cleaned_data["reason"]
+        )
     except (ValidationError, Conflict) as exc:
-        messages.error(request, " ".join(error_dict(exc).get("reason", [str(exc)])) if isinstance(exc, ValidationError) else str(exc))
+        messages.error(
+            request,
+            " ".join(error_dict(exc).get("reason", [str(exc)]))
+            if isinstance(exc, ValidationError)
+            else str(exc),
+        )
     else:
         messages.success(request, "Signed off: the action is effective.")
     return redirect("protection:flags")
@@ -333,7 +396,9 @@ def adverse_new(request):
             status = _refuse(form, exc)
         else:
             if action.status == AdverseAction.Status.AWAITING_SIGN_OFF:
-                messages.warning(request, "Recorded. It needs an independent officer's sign-off before it takes effect.")
+                messages.warning(
+                    request, "Recorded. It needs an independent officer's sign-off before it takes effect."
+                )
             else:
                 messages.success(request, "Recorded.")
             return redirect("protection:desk")
@@ -357,7 +422,9 @@ def api_adverse_action(request):
     """``POST`` JSON ``{"person": username, "kind", "takes_effect_on": "YYYY-MM-DD", "actor"?:
     username, "reason"?}`` with ``Authorization: Bearer <token>`` (one token per integration)."""
     header = request.headers.get("Authorization", "")
-    integration = services.integration_for(header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else "")
+    integration = services.integration_for(
+        header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    )
     if integration is None:
         return JsonResponse({"error": "Unknown or missing integration token."}, status=401)
     try:
@@ -371,11 +438,19 @@ def api_adverse_action(request):
             return JsonResponse({"error": "actor: no such person."}, status=400)
         when = date.fromisoformat(str(body.get("takes_effect_on", "")))
         action = services.adverse_action_record(
-            person=person, actor=actor, kind=str(body.get("kind", "")), takes_effect_on=when,
-            reason=str(body.get("reason", ""))[:5000], source=integration.name,
+            person=person,
+            actor=actor,
+            kind=str(body.get("kind", "")),
+            takes_effect_on=when,
+            reason=str(body.get("reason", ""))[:5000],
+            source=integration.name,
         )
     except (ValueError, TypeError, AttributeError):
-        return JsonResponse({"error": "Send JSON with person, kind and takes_effect_on (YYYY-MM-DD)."}, status=400)
+        return JsonResponse(
+            {"error": "Send JSON with person, kind and takes_effect_on (YYYY-MM-DD)."}, status=400
+        )
     except ValidationError as exc:
-        return JsonResponse({"error": "; ".join(f"{k}: {' '.join(v)}" for k, v in error_dict(exc).items())}, status=400)
+        return JsonResponse(
+            {"error": "; ".join(f"{k}: {' '.join(v)}" for k, v in error_dict(exc).items())}, status=400
+        )
     return JsonResponse({"id": action.pk, "status": action.status}, status=201)

@@ -11,7 +11,13 @@ from guardian.shortcuts import assign_perm
 
 from apps.common.errors import Conflict
 from apps.protection import links
-from apps.protection.models import CaseEntry, Mode, ProtectionReport, ProtectionReportUserObjectPermission, Status
+from apps.protection.models import (
+    CaseEntry,
+    Mode,
+    ProtectionReport,
+    ProtectionReportUserObjectPermission,
+    Status,
+)
 from apps.protection.services import clocks
 from apps.protection.services.common import (
     REVIEW_PERM,
@@ -67,7 +73,9 @@ def reviewer_assign(*, report: ProtectionReport, reviewer, actor) -> ProtectionR
         raise ValidationError({"reviewer": "Only HR and compliance officers can review protection cases."})
     if reviewer.pk in excluded_ids(report):
         raise ValidationError(
-            {"reviewer": f"{reviewer} is named in this case, manages someone named, or is linked to its escalation."}
+            {
+                "reviewer": f"{reviewer} is named in this case, manages someone named, or is linked to its escalation."
+            }
         )
     if reviewer.pk in assigned:
         raise ValidationError({"reviewer": f"{reviewer} already reviews this case."})

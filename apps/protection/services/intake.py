@@ -71,7 +71,9 @@ def report_file(
     if mode == Mode.ANONYMOUS:
         reporter = None
     elif reporter is None or not reporter.is_authenticated:
-        raise ValidationError({"mode": "Sign in to file a named or confidential report, or choose anonymous."})
+        raise ValidationError(
+            {"mode": "Sign in to file a named or confidential report, or choose anonymous."}
+        )
     ref = None
     if escalation_id:
         ref = links.escalation_for(escalation_id, reporter) if reporter is not None else None

@@ -33,7 +33,9 @@ def pseudonym(user_id: int) -> str:
 
 
 @transaction.atomic
-def watch_window_open(*, user, act: str, escalation_id=None, escalation_ref: str = "", months=None) -> WatchWindow:
+def watch_window_open(
+    *, user, act: str, escalation_id=None, escalation_ref: str = "", months=None
+) -> WatchWindow:
     """Open (or, when one is open for the same escalation, extend) the person's window."""
     months = months or setting("PROTECTION_WATCH_MONTHS", 12)
     now = timezone.now()
@@ -46,8 +48,12 @@ def watch_window_open(*, user, act: str, escalation_id=None, escalation_ref: str
             window.save(update_fields=["ends_at"])
         return window
     window = WatchWindow.objects.create(
-        pseudonym=name, escalation_id=escalation_id, escalation_ref=escalation_ref, act=act[:200],
-        opens_at=now, ends_at=ends,
+        pseudonym=name,
+        escalation_id=escalation_id,
+        escalation_ref=escalation_ref,
+        act=act[:200],
+        opens_at=now,
+        ends_at=ends,
     )
     record(action="protection.watch_opened", target=window, data={"act": act, "escalation": escalation_ref})
     return window
@@ -102,10 +108,15 @@ def _flag(action: AdverseAction, window: WatchWindow) -> ProtectionFlag:
         "no link to the escalation found" if action.actor_id else "no actor given"
     )
     flag = ProtectionFlag.objects.create(
-        action=action, window=window, escalation_ref=window.escalation_ref, actor_link=link[:300],
+        action=action,
+        window=window,
+        escalation_ref=window.escalation_ref,
+        actor_link=link[:300],
         raised_at=timezone.now(),
     )
-    record(action="protection.flag_raised", target=flag, data={"escalation": window.escalation_ref, "link": link})
+    record(
+        action="protection.flag_raised", target=flag, data={"escalation": window.escalation_ref, "link": link}
+    )
     urgent = action.kind == AdverseAction.Kind.DISMISSAL
     for officer in officers():
         if officer.pk in (action.person_id, action.actor_id):
@@ -126,7 +137,9 @@ def adverse_action_sign_off(*, action: AdverseAction, actor, reason: str) -> Adv
     if action.status != AdverseAction.Status.AWAITING_SIGN_OFF:
         raise Conflict("This action needs no sign-off (or already has one).")
     if not is_officer(actor) or actor.pk in (action.recorded_by_id, action.actor_id, action.person_id):
-        raise ValidationError({"reason": "An independent officer signs off: not who recorded or took the action."})
+        raise ValidationError(
+            {"reason": "An independent officer signs off: not who recorded or took the action."}
+        )
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the action may take effect."})
