@@ -27,9 +27,9 @@ def reporter(db):
     return UserFactory(username="rita", first_name="Rita", last_name="Reporter", roles=[Role.STAFF])
 
 
-def file_report(
-    reporter=None, mode=Mode.CONFIDENTIAL, text="My manager cut my hours after I escalated.", **kw
-):
+def file_report(reporter=None, mode=None, text="My manager cut my hours after I escalated.", **kw):
+    """A confidential report by ``reporter``, an anonymous one without."""
+    mode = mode or (Mode.CONFIDENTIAL if reporter else Mode.ANONYMOUS)
     return services.report_file(mode=mode, what_happened=text, reporter=reporter, **kw)
 
 
