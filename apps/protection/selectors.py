@@ -13,6 +13,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from apps.accounts.roles import Cap
 from apps.audit.services import record
 from apps.protection.models import (
     AdverseAction,
@@ -49,7 +50,9 @@ def _has_reviewers() -> Exists:
 
 
 def cases_for_reviewer(user) -> QuerySet[ProtectionReport]:
-    if not user.is_authenticated:
+    """Cases the user reviews: a guardian row, and still an officer (a reviewer who left HR
+    keeps no access through an old row)."""
+    if not user.is_authenticated or not user.has_perm(Cap.WORK_PROTECTION_CASES.perm):
         return ProtectionReport.objects.none()
     return ProtectionReport.objects.filter(_reviews(user))
 

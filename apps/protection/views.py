@@ -37,7 +37,7 @@ from apps.protection.forms import (
     TextForm,
 )
 from apps.protection.models import AdverseAction, IdentityDisclosure, Mode, ProtectionFlag
-from apps.protection.services.common import officers
+from apps.protection.services.common import is_officer, officers
 
 WORK = Cap.WORK_PROTECTION_CASES
 
@@ -253,8 +253,10 @@ ACTIONS = {
 }
 
 
-@requires(WORK)
+@authenticated
 def case(request, pk: int):
+    """404 for everyone but the case's reviewers, whatever their role: whether a case exists is
+    itself confidential (an alleged retaliator must not learn of it from a 403)."""
     report = selectors.case_for_reviewer(request.user, pk)
     if report.first_opened_at is None:
         report = services.report_mark_opened(report=report, actor=request.user)
@@ -290,11 +292,12 @@ def case(request, pk: int):
     return render(request, "protection/case.html", context, status=status)
 
 
-@requires(WORK)
+@authenticated
 def disclosure(request, pk: int):
-    """A second officer decides an identity request (not its requester: refused)."""
+    """A second officer decides an identity request (not its requester: refused). 404 for
+    anyone who is not an officer, or who is excluded from the case."""
     item = get_object_or_404(IdentityDisclosure.objects.select_related("report", "requested_by"), pk=pk)
-    if request.user.pk in services.excluded_ids(item.report):
+    if not is_officer(request.user) or request.user.pk in services.excluded_ids(item.report):
         raise Http404("No such request.")
     form = DisclosureDecisionForm(request.POST or None)
     status = 200

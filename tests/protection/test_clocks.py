@@ -25,7 +25,11 @@ RECEIVED = datetime(2025, 8, 1, 10, 0, tzinfo=UTC)
 
 def pending(report, kind):
     return Deadline.objects.filter(
-        subject_type="protection.protectionreport", subject_id=str(report.pk), kind=kind, fired_at=None, cancelled_at=None
+        subject_type="protection.protectionreport",
+        subject_id=str(report.pk),
+        kind=kind,
+        fired_at=None,
+        cancelled_at=None,
     )
 
 
@@ -65,7 +69,9 @@ def test_feedback_counts_calendar_months_from_the_acknowledgement(officer, ackno
     report = filed(at=acknowledged - timedelta(days=2))
     services.reviewer_assign(report=report, reviewer=officer, actor=officer)
     with time_machine.travel(acknowledged, tick=False):
-        report = services.report_acknowledge(report=report, actor=officer, text="Received, we are looking into it.")
+        report = services.report_acknowledge(
+            report=report, actor=officer, text="Received, we are looking into it."
+        )
     assert report.feedback_due_at == due
     assert pending(report, clocks.FEEDBACK_DUE).get().due_at == due
     assert not pending(report, clocks.ACK_DUE).exists() and not pending(report, clocks.ACK_REMINDER).exists()
@@ -88,7 +94,9 @@ def test_reminders_stop_once_the_event_is_recorded(officer):
     services.reviewer_assign(report=report, reviewer=officer, actor=officer)
     with time_machine.travel(RECEIVED + timedelta(days=1), tick=False):
         services.report_acknowledge(report=report, actor=officer, text="Received.")
-        services.report_send_feedback(report=report, actor=officer, text="We spoke to the team; the rota is reversed.")
+        services.report_send_feedback(
+            report=report, actor=officer, text="We spoke to the team; the rota is reversed."
+        )
     for kind in (clocks.ACK_DUE, clocks.ACK_REMINDER, clocks.FEEDBACK_DUE, clocks.FEEDBACK_REMINDER):
         assert not pending(report, kind).exists(), kind
     assert mail_to(officer, "within") == mail_to(officer, "overdue") == 0
@@ -98,7 +106,10 @@ def test_a_case_nobody_opens_gets_a_backup_reviewer(officer, second_officer):
     report = filed()
     services.reviewer_assign(report=report, reviewer=officer, actor=officer)
     fire(report, clocks.UNOPENED)
-    assert set(get_users_with_perms(report, only_with_perms_in=["review_protectionreport"])) == {officer, second_officer}
+    assert set(get_users_with_perms(report, only_with_perms_in=["review_protectionreport"])) == {
+        officer,
+        second_officer,
+    }
     assert mail_to(second_officer, "backup reviewer") == 1
 
 
