@@ -98,9 +98,27 @@ def adverse_action_record(
         target=action,
         data={"kind": kind, "source": source, "flags": len(windows)},
     )
-    for window in windows:
+    for window in windows:  # one flag per escalation the person is watched for
         _flag(action, window)
+    if windows:
+        _tell_officers(action)
     return action
+
+
+def _tell_officers(action: AdverseAction) -> None:
+    """Once per action. A dismissal is urgent: delivery is queued on commit (minutes, well
+    inside the hour), and its subject says so."""
+    urgent = action.kind == AdverseAction.Kind.DISMISSAL
+    for officer in officers():
+        if officer.pk in (action.person_id, action.actor_id):
+            continue
+        tell(
+            officer,
+            event_key=f"protection:action:{action.pk}:{officer.pk}",
+            subject_line=("Urgent: " if urgent else "") + "An adverse action against a protected person",
+            body=f"A {action.get_kind_display().lower()} was recorded against someone who spoke up. Review the flag.",
+            path=FLAG_PATH,
+        )
 
 
 def _flag(action: AdverseAction, window: WatchWindow) -> ProtectionFlag:
@@ -117,17 +135,6 @@ def _flag(action: AdverseAction, window: WatchWindow) -> ProtectionFlag:
     record(
         action="protection.flag_raised", target=flag, data={"escalation": window.escalation_ref, "link": link}
     )
-    urgent = action.kind == AdverseAction.Kind.DISMISSAL
-    for officer in officers():
-        if officer.pk in (action.person_id, action.actor_id):
-            continue
-        tell(
-            officer,
-            event_key=f"protection:flag:{flag.pk}:{officer.pk}",
-            subject_line=("Urgent: " if urgent else "") + "An adverse action against a protected person",
-            body=f"A {action.get_kind_display().lower()} was recorded against someone who spoke up. Review the flag.",
-            path=FLAG_PATH,
-        )
     return flag
 
 
