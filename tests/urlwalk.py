@@ -316,10 +316,7 @@ def _reset_link(user) -> dict:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    return {
-        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
-    }
+    return {"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)}
 
 
 def _people(world: World) -> list:
