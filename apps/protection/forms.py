@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from apps.common.fields import ModelMultipleChoiceField
 from apps.common.forms import BootstrapMixin, DateInput
 from apps.protection.models import AdverseAction, Mode, Status
 
@@ -32,7 +33,7 @@ class ReportForm(BootstrapMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=f"What was done to you, by whom, when, and why you think it is because you spoke up (at most {LIMIT} characters).",
     )
-    people_named = forms.ModelMultipleChoiceField(
+    people_named = ModelMultipleChoiceField(
         label="People involved (optional)",
         queryset=get_user_model().objects.none(),
         required=False,

@@ -420,7 +420,6 @@ def statistics(request):
 
 @public
 @csrf_exempt
-@require_POST
 def api_adverse_action(request):
     """``POST`` JSON ``{"person": username, "kind", "takes_effect_on": "YYYY-MM-DD", "actor"?:
     username, "reason"?}`` with ``Authorization: Bearer <token>`` (one token per integration)."""
@@ -428,8 +427,10 @@ def api_adverse_action(request):
     integration = services.integration_for(
         header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     )
-    if integration is None:
+    if integration is None:  # before anything else: nothing is said to a caller without a token
         return JsonResponse({"error": "Unknown or missing integration token."}, status=401)
+    if request.method != "POST":
+        return JsonResponse({"error": "POST an adverse action as JSON."}, status=405)
     try:
         body = json.loads(request.body or b"{}")
         users = get_user_model().objects
