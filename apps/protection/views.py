@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware, RejectRequest, _get_failure_view
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -43,14 +44,25 @@ WORK = Cap.WORK_PROTECTION_CASES
 
 
 def private(view):
+    """No caching, no referrer. With ``no-referrer`` a browser posts the page's forms with
+    ``Origin: null`` and no Referer, which Django's CSRF origin and referer checks refuse; so
+    these views check the CSRF token alone (the masked double-submit token, which is what
+    defeats a forged post; the session cookie is SameSite=Lax besides)."""
+
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        enforce = not getattr(request, "_dont_enforce_csrf_checks", False)  # as Django's own check
+        if enforce and request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            try:
+                CsrfViewMiddleware(lambda r: None)._check_token(request)
+            except RejectRequest as exc:
+                return _get_failure_view()(request, reason=exc.reason)
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         response["Referrer-Policy"] = "no-referrer"
         return response
 
-    return wrapped
+    return csrf_exempt(wrapped)
 
 
 def _refuse(form, exc: Exception) -> int:

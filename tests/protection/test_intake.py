@@ -112,3 +112,17 @@ def test_a_signed_in_named_report_is_followed_by_login(client, reporter):
 def test_only_its_raiser_links_a_report_to_an_escalation(reporter):
     with pytest.raises(Exception, match="escalation you raised"):
         file_report(reporter, escalation_id=999999)
+
+
+def test_intake_posts_need_the_csrf_token_even_without_origin_or_referer():
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(reverse("protection:report"))
+    token = page.context["csrf_token"]
+    data = {"mode": "anonymous", "what_happened": "They cut my shifts."}
+    assert client.post(reverse("protection:report"), data, HTTP_ORIGIN="null").status_code == 403
+    ok = client.post(
+        reverse("protection:report"), {**data, "csrfmiddlewaretoken": str(token)}, HTTP_ORIGIN="null"
+    )
+    assert ok.status_code == 200 and ProtectionReport.objects.count() == 1
