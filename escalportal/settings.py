@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.policies",
     "apps.escalations",
     "apps.approvals",
+    "apps.protection",
     "apps.demo",
 ]
 

@@ -129,6 +129,7 @@ class World:
     freeze: object
     calendar_change: object = None
     people: list = field(default_factory=list)
+    protection: dict = field(default_factory=dict)  # reports, disclosure, flag, action
 
     def with_role(self, role: Role) -> list[str]:
         """The keys of ``users`` who have ``role`` (one user per role at least)."""
@@ -223,6 +224,7 @@ def build_world() -> World:
         actor=admin,
         reason="Planned: same hours, closures cleared.",
     )
+    protection = _protection_world(users, escalations["open"])
     return World(
         users={k: User.objects.get(pk=u.pk) for k, u in users.items()},  # fresh: roles cached per instance
         team=team,
@@ -237,7 +239,44 @@ def build_world() -> World:
         freeze=freeze,
         calendar_change=calendar_change,
         people=[reachable_person(team=team, full_name="Noor Haddad")],
+        protection=protection,
     )
+
+
+def _protection_world(users: dict, open_escalation) -> dict:
+    """A confidential case by the raiser about the open escalation, naming the lead (reviewed by
+    the HR officer, who asked for the identity), an anonymous case nobody has taken, and the
+    lead's demotion of the raiser (flagged, waiting for sign-off)."""
+    from datetime import date
+
+    from apps.protection import services as protection
+
+    confidential, _ = protection.report_file(
+        mode="confidential",
+        what_happened="My hours were cut after I raised the payments escalation.",
+        reporter=users["raiser"],
+        escalation_id=open_escalation.pk,
+        people_named=[users["lead"]],
+    )
+    protection.reviewer_assign(report=confidential, reviewer=users["hr_officer"], actor=users["hr_officer"])
+    anonymous, _ = protection.report_file(mode="anonymous", what_happened="I was moved to nights.")
+    disclosure = protection.disclosure_request(
+        report=confidential, actor=users["hr_officer"], reason="We need to interview them."
+    )
+    action = protection.adverse_action_record(
+        person=users["raiser"],
+        actor=users["lead"],
+        kind="demotion",
+        takes_effect_on=date(2030, 1, 1),
+        reason="Grade review.",
+        recorded_by=users["hr_officer"],
+    )
+    return {
+        "reports": [confidential, anonymous],
+        "disclosure": disclosure,
+        "flag": action.flags.first(),
+        "action": action,
+    }
 
 
 def _escalation_verbs() -> tuple:
@@ -275,6 +314,12 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "approvals:brief": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
     "approvals:brief_ack": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
     "account:password_reset_confirm": lambda w: [_reset_link(w.users["raiser"])],
+    "protection:mine_case": lambda w: [{"pk": r.pk} for r in w.protection["reports"]],
+    "protection:case": lambda w: [{"pk": r.pk} for r in w.protection["reports"]],
+    "protection:take": lambda w: [{"pk": r.pk} for r in w.protection["reports"]],
+    "protection:disclosure": lambda w: [{"pk": w.protection["disclosure"].pk}],
+    "protection:flag_close": lambda w: [{"pk": w.protection["flag"].pk}],
+    "protection:sign_off": lambda w: [{"pk": w.protection["action"].pk}],
 }
 
 

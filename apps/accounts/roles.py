@@ -134,6 +134,16 @@ class Cap:
         "See a reporter's identity",
         {H: "after approved disclosure"},
     )
+    WORK_PROTECTION_CASES = Capability(
+        "work_protection_cases",
+        "Work protection cases: the HR desk, assigned cases, watch-window flags",
+        {H: "assigned reviewers; flags for protection officers"},
+    )
+    SEE_PROTECTION_STATISTICS = Capability(
+        "see_protection_statistics",
+        "See protection statistics (counts below five suppressed)",
+        {A: "counts only", E: "counts only", H: "counts only"},
+    )
     EDIT_POLICIES = Capability(
         "edit_policies",
         "Edit policies, contacts and calendars",

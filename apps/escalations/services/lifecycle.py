@@ -59,6 +59,7 @@ from apps.escalations.services.routing import (
 )
 from apps.policies.models import Category, CustomerTier, Service, Severity
 from apps.policies.selectors import policy_contacts, policy_for
+from apps.protection.services import watch_window_open
 from apps.timers.services import deadlines_cancel_for
 
 Kind = TimelineEvent.Kind
@@ -187,6 +188,8 @@ def escalation_raise(
     esc.save()
     del esc.skip_history_when_saving
     grant_participant(esc, actor)
+    # Whoever raises a concern is protected from retaliation for it (issue 10): a watch window.
+    watch_window_open(user=actor, act="raised an escalation", escalation_id=esc.pk, escalation_ref=esc.reference)
     timeline_event(
         esc,
         Kind.RAISED,

@@ -11,6 +11,7 @@ from apps.accounts.roles import Role
 from apps.accounts.services import roles_sync, user_set_roles
 from apps.contacts.services import person_upsert, team_upsert
 from apps.demo.policies import seed_policies
+from apps.demo.protection import seed_protection
 
 DEMO_PASSWORD = "escalportal-demo"
 
@@ -28,87 +29,15 @@ PEOPLE = [
     ("executive", "Eleanor Vance", "Chief Executive Officer", "executive", None, 100, [Role.EXECUTIVE]),
     (None, "Marcus Reid", "Chief Technology Officer", "executive", "eleanor.vance", 90, [Role.EXECUTIVE]),
     (None, "Priya Natarajan", "Chief Operating Officer", "executive", "eleanor.vance", 90, [Role.EXECUTIVE]),
-    (
-        "director",
-        "Daniel Okafor",
-        "Director of Platform Operations",
-        "platform-ops",
-        "marcus.reid",
-        70,
-        [Role.MANAGER],
-    ),
-    (
-        "manager",
-        "Grace Lindqvist",
-        "Engineering Manager, Platform",
-        "platform-ops",
-        "daniel.okafor",
-        50,
-        [Role.MANAGER, Role.RESPONDER],
-    ),
-    (
-        "responder",
-        "Tomás Herrera",
-        "Site Reliability Engineer",
-        "platform-ops",
-        "grace.lindqvist",
-        30,
-        [Role.RESPONDER],
-    ),
-    (
-        None,
-        "Aisha Bello",
-        "Site Reliability Engineer",
-        "platform-ops",
-        "grace.lindqvist",
-        30,
-        [Role.RESPONDER],
-    ),
-    (
-        None,
-        "Ken Watanabe",
-        "Security Operations Lead",
-        "security",
-        "marcus.reid",
-        50,
-        [Role.MANAGER, Role.RESPONDER],
-    ),
-    (
-        None,
-        "Sofia Rossi",
-        "Head of Customer Success",
-        "customer-success",
-        "priya.natarajan",
-        60,
-        [Role.MANAGER],
-    ),
-    (
-        "staff",
-        "Sam Patel",
-        "Support Specialist, Platform",
-        "platform-ops",
-        "grace.lindqvist",
-        10,
-        [Role.STAFF],
-    ),
-    (
-        "hr",
-        "Hannah Schmidt",
-        "HR & Compliance Officer",
-        "people-compliance",
-        "priya.natarajan",
-        40,
-        [Role.HR_COMPLIANCE],
-    ),
-    (
-        None,
-        "Omar Haddad",
-        "Compliance Officer",
-        "people-compliance",
-        "priya.natarajan",
-        40,
-        [Role.HR_COMPLIANCE],
-    ),
+    ("director", "Daniel Okafor", "Director of Platform Operations", "platform-ops", "marcus.reid", 70, [Role.MANAGER]),
+    ("manager", "Grace Lindqvist", "Engineering Manager, Platform", "platform-ops", "daniel.okafor", 50, [Role.MANAGER, Role.RESPONDER]),
+    ("responder", "Tomás Herrera", "Site Reliability Engineer", "platform-ops", "grace.lindqvist", 30, [Role.RESPONDER]),
+    (None, "Aisha Bello", "Site Reliability Engineer", "platform-ops", "grace.lindqvist", 30, [Role.RESPONDER]),
+    (None, "Ken Watanabe", "Security Operations Lead", "security", "marcus.reid", 50, [Role.MANAGER, Role.RESPONDER]),
+    (None, "Sofia Rossi", "Head of Customer Success", "customer-success", "priya.natarajan", 60, [Role.MANAGER]),
+    ("staff", "Sam Patel", "Support Specialist, Platform", "platform-ops", "grace.lindqvist", 10, [Role.STAFF]),
+    ("hr", "Hannah Schmidt", "HR & Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
+    ("compliance", "Omar Haddad", "Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
     ("auditor", "Ingrid Novak", "Internal Auditor", "governance", "priya.natarajan", 40, [Role.AUDITOR]),
     (
         "govadmin",
@@ -159,6 +88,8 @@ class Command(BaseCommand):
                     user=user,
                 )
             new_policies = seed_policies()
+            logins = {u.username: u for u in User.objects.filter(username__in=["staff", "hr", "compliance"])}
+            seed_protection(reporter=logins["staff"], officer=logins["hr"], second=logins["compliance"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies"
