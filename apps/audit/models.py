@@ -52,6 +52,10 @@ class AuditEvent(models.Model):
             models.Index(fields=["escalation_id", "-seq"], name="audit_escalation_seq"),
             models.Index(fields=["team_id", "-seq"], name="audit_team_seq"),
             models.Index(fields=["confined_to", "-seq"], name="audit_confined_seq"),
+            # The trail's filters by a deleted account's username, by record name, by period.
+            models.Index(fields=["actor_username", "-seq"], name="audit_username_seq"),
+            models.Index(fields=["target_repr", "-seq"], name="audit_repr_seq"),
+            models.Index(fields=["occurred_at"], name="audit_occurred"),
         ]
 
     def __str__(self) -> str:
@@ -89,7 +93,12 @@ class AuditEvent(models.Model):
     def data_items(self) -> list[tuple[str, str]]:
         """``data`` as (key, compact JSON) pairs for display: lists and dicts stay readable."""
         return [
-            (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+            (
+                key,
+                value
+                if isinstance(value, str)
+                else json.dumps(value, ensure_ascii=False, separators=(", ", ": ")),
+            )
             for key, value in sorted(self.data.items())
         ]
 
