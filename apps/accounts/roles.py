@@ -128,6 +128,11 @@ class Cap:
         "See a reporter's identity",
         {H: "after approved disclosure"},
     )
+    KEEP_RECORDS = Capability(
+        "keep_records",
+        "Verify the audit chain on demand, keep retention rules and legal holds",
+        {G: "all"},
+    )
     EDIT_POLICIES = Capability(
         "edit_policies",
         "Edit policies, contacts and calendars",

@@ -4,6 +4,8 @@ and the page then shows no rows rather than silently widening to everything."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 
 from apps.audit.labels import known_actions, known_types
@@ -11,6 +13,9 @@ from apps.audit.selectors import EventQuery, people_named
 from apps.common.forms import BootstrapMixin, DateInput
 
 DATE_ERROR = "Enter a date as YYYY-MM-DD."
+# The trail begins long after the first and ends long before the last date Python can hold
+# (the day after 9999-12-31 overflows).
+EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
 
 
 class EventFilter(BootstrapMixin, forms.Form):
@@ -59,6 +64,10 @@ class EventFilter(BootstrapMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in ("since", "until"):
+            day = data.get(name)
+            if day and not EARLIEST <= day <= LATEST:
+                self.add_error(name, f"Enter a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}.")
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             self.add_error("until", "The end of the period comes before its start.")

@@ -105,3 +105,45 @@ class AuditEvent(models.Model):
     def compute_hash(self) -> str:
         key = settings.AUDIT_CHAIN_KEY.encode()
         return hmac.new(key, self.canonical(), hashlib.sha256).hexdigest()
+
+
+class ChainVerification(models.Model):
+    """One run of the chain's verification: asked for on the chain health page or run by the
+    nightly beat task. Progress (``checked`` of ``total``) is saved as it goes, so the page can
+    show it; the result names the first row that does not verify."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Verifying"
+        INTACT = "intact", "Intact"
+        BROKEN = "broken", "Broken"
+
+    class Trigger(models.TextChoices):
+        NIGHTLY = "nightly", "Nightly check"
+        ON_DEMAND = "on_demand", "Asked for"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    requested_at = models.DateTimeField()
+    requested_by_username = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.BigIntegerField(default=0)
+    checked = models.BigIntegerField(default=0)
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["-requested_at", "-id"], name="audit_verification_recent")]
+
+    def __str__(self) -> str:
+        return f"Verification #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def done(self) -> bool:
+        return self.status in (self.Status.INTACT, self.Status.BROKEN)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.done else int(100 * self.checked / self.total) if self.total else 0

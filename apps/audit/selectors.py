@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.audit.labels import action_label, read_actions, summarise, target_urls, type_label
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, ChainVerification
 from apps.audit.scopes import reader_rule
 
 PAGE_SIZE = 50
@@ -182,3 +182,13 @@ def _csv_rows(events: list[AuditEvent]):
             e.target_id,
             e.hash,
         ]
+
+
+def chain_health() -> dict:
+    """The last few verifications, the last finished one and the one running, if any."""
+    recent = list(ChainVerification.objects.order_by("-requested_at", "-id")[:10])
+    return {
+        "verifications": recent,
+        "last": next((v for v in recent if v.done), None),
+        "running": next((v for v in recent if not v.done), None),
+    }

@@ -7,4 +7,7 @@ urlpatterns = [
     path("", views.events, name="events"),
     path("export.csv", views.export, name="export"),
     path("reads/", views.read_log, name="reads"),
+    path("chain/", views.chain, name="chain"),
+    path("chain/progress/", views.chain_progress, name="chain_progress"),
+    path("chain/verify/", views.chain_verify, name="chain_verify"),
 ]

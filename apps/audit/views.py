@@ -3,14 +3,16 @@ every view here answers GET only (an auditor's POST is refused like anyone's).""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.db import transaction
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
 from apps.accounts.access import requires
 from apps.accounts.roles import Cap
+from apps.audit.chain import chain_verification_request
 from apps.audit.forms import EventFilter
-from apps.audit.selectors import EXPORT_HEADER, events_page, export_rows, read_log_page
+from apps.audit.selectors import EXPORT_HEADER, chain_health, events_page, export_rows, read_log_page
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
 
@@ -73,3 +75,27 @@ def read_log(request):
         "audit/read_log.html",
         {"form": form, "rows": rows, "next_cursor": next_cursor, "query": params, "invalid": query is None},
     )
+
+
+@require_safe
+@requires(Cap.BROWSE_AUDIT)
+def chain(request):
+    """The chain's health: the last verifications and, while one runs, its progress."""
+    return render(request, "audit/chain.html", chain_health())
+
+
+@require_safe
+@requires(Cap.BROWSE_AUDIT)
+def chain_progress(request):
+    """The progress panel alone, polled by htmx while a verification runs."""
+    return render(request, "audit/_chain_progress.html", chain_health())
+
+
+@requires(Cap.KEEP_RECORDS)
+def chain_verify(request):
+    """Asks before verifying (GET), verifies on POST: a walk of the whole chain is not free."""
+    if request.method != "POST":
+        return render(request, "audit/chain_verify.html", chain_health())
+    chain_verification_request(actor=request.user)
+    messages.info(request, "Verification queued: this page shows its progress.")
+    return redirect("audit:chain")

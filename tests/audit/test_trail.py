@@ -60,6 +60,7 @@ def test_a_deleted_account_is_found_by_its_username(client, world, user_factory)
         ({"action": "escalations.exploded"}, "action", "records no such value"),
         ({"target_type": "nope.nope"}, "target_type", "records no such value"),
         ({"since": "2026-05-02", "until": "2026-05-01"}, "until", "comes before its start"),
+        ({"until": "9999-12-31"}, "until", "Enter a date from 1970-01-01"),
     ],
 )
 def test_bad_filters_are_said_beside_the_field_and_show_nothing(client, world, params, field, message):
