@@ -262,6 +262,14 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "approvals:brief": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
     "approvals:brief_ack": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
     "account:password_reset_confirm": lambda w: [_reset_link(w.users["raiser"])],
+    "audit:object_history": lambda w: [
+        *({"kind": "escalation", "pk": e.pk} for e in w.escalations.values()),
+        *({"kind": "brief", "pk": b.pk} for b in w.briefs.values()),
+        *({"kind": "approval", "pk": r.pk} for r in w.requests.values()),
+        {"kind": "person", "pk": _people(w)[0].pk},
+        {"kind": "policy", "pk": w.policy.pk},
+        {"kind": "rotation", "pk": w.rotation.pk},
+    ],
 }
 
 

@@ -1,6 +1,7 @@
-"""The trail's filters. A value that cannot be what it claims (a malformed date, an action or
-kind of object the portal does not know, a name that matches nobody) is said beside its field,
-and the page then shows no rows rather than silently widening to everything."""
+"""The trail's and the history feed's filters. A value that cannot be what it claims (a
+malformed date, an action or kind of record the portal does not know, a name that matches
+nobody) is said beside its field, and the page then shows no rows rather than silently
+widening to everything."""
 
 from __future__ import annotations
 
@@ -16,19 +17,14 @@ DATE_ERROR = "Enter a date as YYYY-MM-DD."
 # The trail begins long after the first and ends long before the last date Python can hold
 # (the day after 9999-12-31 overflows).
 EARLIEST, LATEST = date(1970, 1, 1), date(9998, 12, 31)
+UNKNOWN = "The portal records no such value: choose one from the list."
 
 
-class EventFilter(BootstrapMixin, forms.Form):
+class PersonPeriodFilter(BootstrapMixin, forms.Form):
+    """Who and when: what the trail and the history feed filter alike."""
+
     person = forms.CharField(
         label="Person", required=False, max_length=150, help_text="Name or username, e.g. Leo Martins."
-    )
-    action = forms.ChoiceField(label="Action", required=False)
-    target_type = forms.ChoiceField(label="Kind of record", required=False)
-    target = forms.CharField(
-        label="Record",
-        required=False,
-        max_length=255,
-        help_text="As the trail names it, e.g. ESC-2026-00042.",
     )
     since = forms.DateField(
         label="From", required=False, widget=DateInput(), error_messages={"invalid": DATE_ERROR}
@@ -36,22 +32,6 @@ class EventFilter(BootstrapMixin, forms.Form):
     until = forms.DateField(
         label="To", required=False, widget=DateInput(), error_messages={"invalid": DATE_ERROR}
     )
-    before = forms.IntegerField(required=False, min_value=1, max_value=2**62, widget=forms.HiddenInput)
-
-    def __init__(self, *args, with_action: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        if with_action:
-            self.fields["action"].choices = [("", "Any action")] + [
-                (a.code, a.label) for a in known_actions()
-            ]
-        else:
-            del self.fields["action"]
-        self.fields["target_type"].choices = [("", "Any kind")] + known_types()
-        for name in ("action", "target_type"):
-            if name in self.fields:
-                self.fields[name].error_messages["invalid_choice"] = (
-                    "The portal records no such value: choose one from the list."
-                )
 
     def clean_person(self) -> str:
         name = " ".join(self.cleaned_data.get("person", "").split())
@@ -73,6 +53,31 @@ class EventFilter(BootstrapMixin, forms.Form):
             self.add_error("until", "The end of the period comes before its start.")
         return data
 
+
+class EventFilter(PersonPeriodFilter):
+    action = forms.ChoiceField(label="Action", required=False)
+    target_type = forms.ChoiceField(label="Kind of record", required=False)
+    target = forms.CharField(
+        label="Record",
+        required=False,
+        max_length=255,
+        help_text="As the trail names it, e.g. ESC-2026-00042.",
+    )
+    before = forms.IntegerField(required=False, min_value=1, max_value=2**62, widget=forms.HiddenInput)
+    field_order = ["person", "action", "target_type", "target", "since", "until"]
+
+    def __init__(self, *args, with_action: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if with_action:
+            self.fields["action"].choices = [("", "Any action")] + [
+                (a.code, a.label) for a in known_actions()
+            ]
+            self.fields["action"].error_messages["invalid_choice"] = UNKNOWN
+        else:
+            del self.fields["action"]
+        self.fields["target_type"].choices = [("", "Any kind")] + known_types()
+        self.fields["target_type"].error_messages["invalid_choice"] = UNKNOWN
+
     def query(self) -> EventQuery | None:
         """The filters as an ``EventQuery``; ``None`` when any is wrong (show no rows)."""
         if not self.is_bound:
@@ -87,6 +92,47 @@ class EventFilter(BootstrapMixin, forms.Form):
             action=data.get("action", ""),
             target_type=data.get("target_type", ""),
             target=data.get("target", "").strip(),
+            since=data.get("since"),
+            until=data.get("until"),
+        )
+
+
+class HistoryFilter(PersonPeriodFilter):
+    """The history feed's filters: like the trail's, by kind of record instead of action."""
+
+    kind = forms.ChoiceField(label="Kind of record", required=False)
+    after = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    field_order = ["person", "kind", "since", "until"]
+
+    def __init__(self, *args, **kwargs):
+        from apps.audit.feed import sources
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "Every kind")] + [
+            (s.key, s.label) for s in sources() if s.in_feed
+        ]
+        self.fields["kind"].error_messages["invalid_choice"] = "The portal keeps no history of that kind."
+
+    def clean_after(self):
+        from apps.audit.feed import Cursor
+
+        text = self.cleaned_data.get("after", "")
+        if text and Cursor.parse(text) is None:
+            raise forms.ValidationError("The page link was not valid: start again from the newest changes.")
+        return Cursor.parse(text) if text else None
+
+    def query(self):
+        from apps.audit.feed import FeedQuery
+
+        if not self.is_bound:
+            return FeedQuery()
+        if not self.is_valid():
+            return None
+        data = self.cleaned_data
+        people = getattr(self, "_people", None)
+        return FeedQuery(
+            kinds=(data["kind"],) if data.get("kind") else (),
+            user_ids=people[0] if people is not None else None,
             since=data.get("since"),
             until=data.get("until"),
         )

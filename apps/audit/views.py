@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
 from apps.accounts.access import requires
 from apps.accounts.roles import Cap
 from apps.audit.chain import chain_verification_request
-from apps.audit.forms import EventFilter
+from apps.audit.feed import FeedQuery, feed_page, readable_object
+from apps.audit.feed import source as history_source
+from apps.audit.forms import EventFilter, HistoryFilter
 from apps.audit.selectors import EXPORT_HEADER, chain_health, events_page, export_rows, read_log_page
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
+
+OBJECT_HISTORY_SIZE = 200
 
 
 def _filtered(request, *, with_action: bool = True):
@@ -99,3 +104,51 @@ def chain_verify(request):
     chain_verification_request(actor=request.user)
     messages.info(request, "Verification queued: this page shows its progress.")
     return redirect("audit:chain")
+
+
+@require_safe
+@requires(Cap.BROWSE_AUDIT)
+def history_feed(request):
+    """Every change across the portal the reader oversees, newest first, with its diff."""
+    form = HistoryFilter(request.GET or None)
+    query = form.query()
+    cursor = form.cleaned_data.get("after") if query is not None and form.is_bound else None
+    entries, next_cursor = feed_page(request.user, query, cursor=cursor) if query is not None else ([], None)
+    params = request.GET.copy()
+    params.pop("after", None)
+    return render(
+        request,
+        "audit/history_feed.html",
+        {
+            "form": form,
+            "entries": entries,
+            "next_cursor": next_cursor,
+            "query": params.urlencode(),
+            "invalid": query is None,
+        },
+    )
+
+
+@require_safe
+@requires(Cap.BROWSE_AUDIT)
+def object_history(request, kind: str, pk: int):
+    """One object's whole history. 404 when the reader may not know of it (as its page)."""
+    src = history_source(kind)
+    if src is None or not readable_object(src, request.user, pk):
+        raise Http404("No such record.")
+    if src.on_read is not None:
+        with transaction.atomic():
+            src.on_read(request.user, src.model._default_manager.get(pk=pk))
+    entries, _ = feed_page(request.user, FeedQuery(kinds=(src.key,), object_id=pk), size=OBJECT_HISTORY_SIZE)
+    first = entries[0] if entries else None
+    return render(
+        request,
+        "audit/object_history.html",
+        {
+            "source": src,
+            "entries": entries,
+            "subject": first["subject"] if first else f"{src.label} #{pk}",
+            "object_url": src.url(pk) if src.url else "",
+            "limit": OBJECT_HISTORY_SIZE,
+        },
+    )

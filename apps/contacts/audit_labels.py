@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import reverse
 
 from apps.audit.labels import register_actions, register_target_urls
@@ -43,3 +44,82 @@ def register() -> None:
     register_target_urls("contacts.person", _urls("Person", "contacts:person"), label="Person")
     register_target_urls("contacts.team", _urls("Team", "contacts:team", "slug"), label="Team")
     register_target_urls("contacts.rotation", _urls("Rotation", "contacts:rotation"), label="Rotation")
+    register_history()
+
+
+# --- history sources (apps.audit.feed) ---------------------------------------------------------
+
+
+def _team_rule(column: str):
+    """Everything for auditors and governance admins; a manager's teams' rows; else none."""
+
+    def rule(user):
+        from apps.contacts.selectors import oversight_of
+
+        oversight = oversight_of(user)
+        if oversight.everything:
+            return Q()
+        if not oversight.any:
+            return None
+        return Q(**{f"{column}__in": oversight.team_ids})
+
+    return rule
+
+
+def _person_rule(user):
+    from apps.contacts.models import Person
+    from apps.contacts.selectors import oversight_of
+
+    oversight = oversight_of(user)
+    if oversight.everything:
+        return Q()
+    if not oversight.any:
+        return None
+    return Q(person_id__in=Person.objects.filter(team_id__in=oversight.team_ids).values("pk"))
+
+
+def _everything_only(user):
+    from apps.contacts.selectors import oversight_of
+
+    return Q() if oversight_of(user).everything else None
+
+
+def register_history() -> None:
+    from django.contrib.auth import get_user_model
+
+    from apps.audit.feed import HistorySource, register_history_source
+    from apps.contacts.models import ContactMethod, Person, Rotation, Team
+
+    register_history_source(
+        HistorySource(
+            "person",
+            "Person",
+            Person,
+            _team_rule("team_id"),
+            url=lambda pk: reverse("contacts:person", args=[pk]),
+            describe=lambda r: r.full_name,
+        )
+    )
+    register_history_source(HistorySource("team", "Team", Team, _team_rule("id"), describe=lambda r: r.name))
+    register_history_source(
+        HistorySource(
+            "rotation",
+            "Rotation",
+            Rotation,
+            _team_rule("team_id"),
+            url=lambda pk: reverse("contacts:rotation", args=[pk]),
+            describe=lambda r: r.name,
+        )
+    )
+    register_history_source(
+        HistorySource(
+            "contact-method",
+            "Contact method",
+            ContactMethod,
+            _person_rule,
+            describe=lambda r: f"{r.get_kind_display()} of person #{r.person_id}",
+        )
+    )
+    register_history_source(
+        HistorySource("account", "Account", get_user_model(), _everything_only, describe=lambda r: r.username)
+    )

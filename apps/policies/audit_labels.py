@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import reverse
 
 from apps.audit.labels import register_actions, register_target_urls
@@ -48,3 +49,84 @@ def register() -> None:
         "policies.maintenancewindow", _listed("policies:maintenance"), label="Maintenance window"
     )
     register_target_urls("policies.changefreeze", _listed("policies:freezes"), label="Change freeze")
+    register_history()
+
+
+# --- history sources (apps.audit.feed) ---------------------------------------------------------
+
+
+def _oversight(user):
+    from apps.contacts.selectors import oversight_of
+
+    return oversight_of(user)
+
+
+def _owned_by_teams(column: str):
+    """A policy's rows belong to its owner's team: a manager reads their teams' policies."""
+
+    def rule(user):
+        from apps.contacts.models import Person
+        from apps.policies.models import EscalationPolicy
+
+        oversight = _oversight(user)
+        if oversight.everything:
+            return Q()
+        if not oversight.any:
+            return None
+        owners = Person.objects.filter(team_id__in=oversight.team_ids).values("pk")
+        if column == "owner_id":
+            return Q(owner_id__in=owners)
+        return Q(**{f"{column}__in": EscalationPolicy.objects.filter(owner_id__in=owners).values("pk")})
+
+    return rule
+
+
+def _everything_only(user):
+    return Q() if _oversight(user).everything else None
+
+
+def register_history() -> None:
+    from apps.audit.feed import HistorySource, register_history_source
+    from apps.policies import models
+
+    detail = lambda pk: reverse("policies:detail", args=[pk])  # noqa: E731
+    for source in (
+        HistorySource(
+            "policy", "Policy", models.EscalationPolicy, _owned_by_teams("owner_id"), url=detail, describe=lambda r: r.name
+        ),
+        HistorySource(
+            "level",
+            "Policy level",
+            models.EscalationLevel,
+            _owned_by_teams("policy_id"),
+            describe=lambda r: f"Level {r.order}: {r.name}",
+        ),
+        HistorySource(
+            "threshold",
+            "Response threshold",
+            models.ResponseThreshold,
+            _owned_by_teams("policy_id"),
+            describe=lambda r: f"Threshold of policy #{r.policy_id}",
+        ),
+        HistorySource("service", "Service", models.Service, _everything_only, describe=lambda r: r.name),
+        HistorySource(
+            "calendar",
+            "Business calendar",
+            models.BusinessCalendar,
+            _everything_only,
+            url=lambda pk: reverse("policies:calendar", args=[pk]),
+            describe=lambda r: r.name,
+        ),
+        HistorySource(
+            "maintenance-window", "Maintenance window", models.MaintenanceWindow, _everything_only, describe=lambda r: r.name
+        ),
+        HistorySource("change-freeze", "Change freeze", models.ChangeFreeze, _everything_only, describe=lambda r: r.name),
+        HistorySource(
+            "governance-threshold",
+            "Governance threshold",
+            models.GovernanceThreshold,
+            _everything_only,
+            describe=lambda r: r.name,
+        ),
+    ):
+        register_history_source(source)
