@@ -130,3 +130,14 @@ def test_word_diff():
         {"op": "same", "text": "c d"},
         {"op": "ins", "text": "e"},
     ]
+
+
+def test_each_objects_history_is_one_click_from_its_page(client, world):
+    esc = raise_one(world)
+    link = reverse("audit:object_history", args=["escalation", esc.pk])
+    client.force_login(world.auditor)
+    assert link in client.get(reverse("escalations:detail", args=[esc.pk])).content.decode()
+    policy = reverse("audit:object_history", args=["policy", world.policy.pk])
+    assert policy in client.get(reverse("policies:detail", args=[world.policy.pk])).content.decode()
+    client.force_login(world.raiser)
+    assert link not in client.get(reverse("escalations:detail", args=[esc.pk])).content.decode()
