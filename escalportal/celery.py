@@ -50,6 +50,11 @@ def install_beat_schedule(sender: Celery, **kwargs) -> None:
             "task": "audit.verify_chain_nightly",
             "schedule": crontab(hour=2, minute=30),
         },
+        # Records past their retention period, removed unless held; leaves a tombstone event.
+        "purge-expired-records": {
+            "task": "audit.purge_expired",
+            "schedule": crontab(hour=3, minute=15),
+        },
         "retry-pending-notifications": {
             "task": "notifications.retry_pending",
             "schedule": 60.0,

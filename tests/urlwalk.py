@@ -128,6 +128,7 @@ class World:
     window: object
     freeze: object
     people: list = field(default_factory=list)
+    holds: list = field(default_factory=list)  # legal holds (apps.audit.retention)
 
     def with_role(self, role: Role) -> list[str]:
         """The keys of ``users`` who have ``role`` (one user per role at least)."""
@@ -225,6 +226,19 @@ def build_world() -> World:
         window=window,
         freeze=freeze,
         people=[reachable_person(team=team, full_name="Noor Haddad")],
+        holds=[_legal_hold(escalations["closed"], admin)],
+    )
+
+
+def _legal_hold(escalation, actor):
+    from apps.audit.retention import legal_hold_place
+
+    return legal_hold_place(
+        target_type="escalation",
+        target_id=str(escalation.pk),
+        target_repr=escalation.reference,
+        actor=actor,
+        reason="Employment tribunal claim: keep everything.",
     )
 
 
@@ -262,6 +276,8 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "approvals:brief": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
     "approvals:brief_ack": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
     "account:password_reset_confirm": lambda w: [_reset_link(w.users["raiser"])],
+    "audit:retention_rule": lambda w: [{"key": "escalations"}, {"key": "audit_events"}],
+    "audit:hold_release": lambda w: [{"pk": h.pk} for h in w.holds],
     "audit:object_history": lambda w: [
         *({"kind": "escalation", "pk": e.pk} for e in w.escalations.values()),
         *({"kind": "brief", "pk": b.pk} for b in w.briefs.values()),

@@ -53,6 +53,7 @@ def register() -> None:
     register_actions(READS, read=True)
     register_target_urls("approvals.approvalrequest", request_urls, label="Approval request")
     register_history()
+    register_retention()
 
 
 # --- history sources (apps.audit.feed) ---------------------------------------------------------
@@ -69,7 +70,9 @@ def _request_rule(user):
     from apps.contacts.selectors import oversight_of
 
     # A freeze exception belongs to no escalation: those who oversee everything read it.
-    return Q(escalation_id__in=ids) | (Q(escalation_id__isnull=True) if oversight_of(user).everything else Q(pk__in=[]))
+    return Q(escalation_id__in=ids) | (
+        Q(escalation_id__isnull=True) if oversight_of(user).everything else Q(pk__in=[])
+    )
 
 
 def _brief_rule(user):
@@ -122,5 +125,109 @@ def register_history() -> None:
             describe=lambda r: f"Brief #{r.id} of escalation #{r.escalation_id}",
             in_feed=False,
             on_read=_brief_read,
+        )
+    )
+
+
+# --- retention (apps.audit.retention) ----------------------------------------------------------
+# Registered here, the lowest app that knows an escalation and the approvals that belong to it:
+# an escalation is purged with its timeline, hand-offs, approval requests, decisions and briefs.
+
+
+def _escalation_parts(esc) -> list:
+    from apps.approvals.models import ApprovalRequest, ExecutiveBrief
+    from apps.escalations.models import Escalation, HandOff
+
+    return [
+        esc,
+        *esc.timeline.all(),
+        *esc.handoffs.all(),
+        *ApprovalRequest.objects.filter(escalation=esc),
+        *ExecutiveBrief.objects.filter(escalation=esc),
+        *Escalation.history.filter(id=esc.pk),
+        *HandOff.history.filter(escalation_id=esc.pk),
+        *ApprovalRequest.history.filter(escalation_id=esc.pk),
+        *ExecutiveBrief.history.filter(escalation_id=esc.pk),
+    ]
+
+
+def _purge_escalation(esc) -> dict[str, int]:
+    """Delete the escalation (its timeline, hand-offs, requests, decisions and briefs cascade),
+    then every history row of them, the deletion rows simple-history just wrote included."""
+    from apps.approvals.models import ApprovalRequest, ExecutiveBrief
+    from apps.escalations.models import Escalation, HandOff
+
+    counts: dict[str, int] = {}
+    pk = esc.pk
+    _add(counts, esc.delete()[1])
+    for history in (
+        Escalation.history.filter(id=pk),
+        HandOff.history.filter(escalation_id=pk),
+        ApprovalRequest.history.filter(escalation_id=pk),
+        ExecutiveBrief.history.filter(escalation_id=pk),
+    ):
+        _add(counts, history.delete()[1])
+    return counts
+
+
+def _purge_request(request) -> dict[str, int]:
+    from apps.approvals.models import ApprovalRequest
+
+    counts: dict[str, int] = {}
+    pk = request.pk
+    _add(counts, request.delete()[1])
+    _add(counts, ApprovalRequest.history.filter(id=pk).delete()[1])
+    return counts
+
+
+def _add(counts: dict[str, int], by_model: dict[str, int]) -> None:
+    for label, n in by_model.items():
+        if n:
+            counts[label] = counts.get(label, 0) + n
+
+
+def _find_escalation(text: str):
+    from apps.escalations.models import Escalation
+
+    query = {"pk": int(text)} if text.isdigit() and len(text) < 19 else {"reference__iexact": text}
+    esc = Escalation.objects.filter(**query).only("pk", "reference").first()
+    return (str(esc.pk), esc.reference) if esc else None
+
+
+def register_retention() -> None:
+    from apps.approvals.models import ApprovalRequest
+    from apps.audit.retention import ESCALATION, RecordType, register_finder, register_record_type
+    from apps.escalations.models import Escalation
+
+    register_finder(ESCALATION, _find_escalation)
+    register_finder("escalations", _find_escalation)
+
+    register_record_type(
+        RecordType(
+            key="escalations",
+            label="Escalations (with their approvals, briefs and timeline)",
+            default_years=7,
+            minimum_years=7,
+            basis="after closure",
+            expired=lambda cutoff: Escalation.objects.filter(closed_at__lt=cutoff).order_by("closed_at"),
+            purge=_purge_escalation,
+            hold_keys=lambda esc: [(ESCALATION, str(esc.pk))],
+            describe=lambda esc: esc.reference,
+            snapshot=_escalation_parts,
+        )
+    )
+    register_record_type(
+        RecordType(
+            key="freeze_exceptions",
+            label="Change-freeze exception approvals",
+            default_years=7,
+            minimum_years=7,
+            basis="after the decision",
+            expired=lambda cutoff: ApprovalRequest.objects.filter(
+                escalation__isnull=True, decided_at__lt=cutoff
+            ),
+            purge=_purge_request,
+            describe=lambda request: f"Approval #{request.pk}",
+            snapshot=lambda request: [request, *ApprovalRequest.history.filter(id=request.pk)],
         )
     )

@@ -136,3 +136,35 @@ class HistoryFilter(PersonPeriodFilter):
             since=data.get("since"),
             until=data.get("until"),
         )
+
+
+class RetentionRuleForm(BootstrapMixin, forms.Form):
+    years = forms.IntegerField(label="Keep for (years)", min_value=1, max_value=100)
+    reason = forms.CharField(
+        label="Reason for this change", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
+    )
+
+
+class LegalHoldForm(BootstrapMixin, forms.Form):
+    target_type = forms.ChoiceField(label="Hold")
+    target_id = forms.CharField(
+        label="Record",
+        max_length=64,
+        help_text="An escalation's reference (ESC-2026-00042) or a record's number.",
+    )
+    reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+
+    def __init__(self, *args, **kwargs):
+        from apps.audit.retention import ESCALATION, record_types
+
+        super().__init__(*args, **kwargs)
+        self.fields["target_type"].choices = [(ESCALATION, "A whole escalation, with everything of it")] + [
+            (t.key, f"One record: {t.label}") for t in record_types() if t.key != "audit_events"
+        ]
+        self.fields["target_type"].error_messages["invalid_choice"] = UNKNOWN
+
+
+class ReleaseForm(BootstrapMixin, forms.Form):
+    reason = forms.CharField(
+        label="Why the hold ends", widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
+    )

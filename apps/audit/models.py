@@ -17,6 +17,8 @@ import json
 from django.conf import settings
 from django.db import models
 
+from apps.audit.history import tracked_history
+
 GENESIS_HASH = "0" * 64
 
 
@@ -147,3 +149,43 @@ class ChainVerification(models.Model):
     @property
     def percent(self) -> int:
         return 100 if self.done else int(100 * self.checked / self.total) if self.total else 0
+
+
+class RetentionRule(models.Model):
+    """How long one type of record is kept (``apps.audit.retention`` lists the types and their
+    legal minimums). Edited by governance admins; every version kept."""
+
+    record_type = models.CharField(max_length=50, unique=True)
+    years = models.PositiveSmallIntegerField()
+    updated_at = models.DateTimeField()
+    history = tracked_history()
+
+    def __str__(self) -> str:
+        return f"{self.record_type}: {self.years} years"
+
+
+class LegalHold(models.Model):
+    """A record, or a whole escalation with everything that belongs to it, kept whatever its
+    retention rule says until the hold is released. Placed and released with a reason."""
+
+    # "escalation" holds the escalation and every record of it; otherwise a record type's key.
+    target_type = models.CharField(max_length=50)
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=255, blank=True)
+    reason = models.TextField()
+    placed_at = models.DateTimeField()
+    placed_by_username = models.CharField(max_length=150, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by_username = models.CharField(max_length=150, blank=True)
+    release_reason = models.TextField(blank=True)
+    history = tracked_history()
+
+    class Meta:
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_hold_target")]
+
+    def __str__(self) -> str:
+        return f"Legal hold on {self.target_repr or self.target_type + ' ' + self.target_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None

@@ -1,23 +1,28 @@
-"""The audit pages: the trail, its CSV export and the read access log. Read-only for everyone:
-every view here answers GET only (an auditor's POST is refused like anyone's)."""
+"""The audit pages: the trail and its CSV export, the read access log, the change history, the
+chain's health, retention and legal holds. Auditors only read here; what writes (verifying on
+demand, retention rules, legal holds) is for governance admins (``Cap.KEEP_RECORDS``)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
 from apps.accounts.access import requires
 from apps.accounts.roles import Cap
+from apps.audit import retention as retention_services
 from apps.audit.chain import chain_verification_request
 from apps.audit.feed import FeedQuery, feed_page, readable_object
 from apps.audit.feed import source as history_source
-from apps.audit.forms import EventFilter, HistoryFilter
+from apps.audit.forms import EventFilter, HistoryFilter, LegalHoldForm, ReleaseForm, RetentionRuleForm
+from apps.audit.models import LegalHold
 from apps.audit.selectors import EXPORT_HEADER, chain_health, events_page, export_rows, read_log_page
 from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
+from apps.common.forms import apply_errors, error_dict
 
 OBJECT_HISTORY_SIZE = 200
 
@@ -152,3 +157,96 @@ def object_history(request, kind: str, pk: int):
             "limit": OBJECT_HISTORY_SIZE,
         },
     )
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+@require_safe
+@requires(Cap.SEE_OPERATIONS)
+def retention(request):
+    """Rules, legal holds and what the next purge would remove (a dry run: nothing changes)."""
+    plan = retention_services.purge_plan()
+    return render(
+        request,
+        "audit/retention.html",
+        {
+            "rules": retention_services.rules(),
+            "holds": LegalHold.objects.order_by("-placed_at")[:100],
+            "plan": plan,
+            "due": plan.due[:200],
+            "held": plan.held[:200],
+        },
+    )
+
+
+@requires(Cap.KEEP_RECORDS)
+def retention_rule_edit(request, key: str):
+    rt = retention_services.record_type(key)
+    if rt is None:
+        raise Http404("No such type of record.")
+    form = RetentionRuleForm(request.POST or None, initial={"years": retention_services.years_for(rt)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            retention_services.retention_rule_set(
+                record_type_key=key,
+                years=form.cleaned_data["years"],
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, error_dict(exc))
+        else:
+            messages.success(request, f"{rt.label}: now kept {form.cleaned_data['years']} years.")
+            return redirect("audit:retention")
+    return render(
+        request, "audit/retention_rule_form.html", {"form": form, "type": rt}, status=_status(request, form)
+    )
+
+
+@requires(Cap.KEEP_RECORDS)
+def legal_hold_new(request):
+    form = LegalHoldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        kind = form.cleaned_data["target_type"]
+        found = retention_services.find_record(kind, form.cleaned_data["target_id"])
+        if found is None:
+            form.add_error("target_id", "No such record: check the reference or number.")
+        else:
+            try:
+                retention_services.legal_hold_place(
+                    target_type=kind,
+                    target_id=found[0],
+                    target_repr=found[1],
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as exc:
+                apply_errors(form, error_dict(exc))
+            else:
+                messages.success(request, f"{found[1]} is held until the hold is released.")
+                return redirect("audit:retention")
+    return render(request, "audit/legal_hold_form.html", {"form": form}, status=_status(request, form))
+
+
+@requires(Cap.KEEP_RECORDS)
+def legal_hold_release(request, pk: int):
+    hold = get_object_or_404(LegalHold, pk=pk)
+    form = ReleaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            retention_services.legal_hold_release(
+                hold=hold, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            apply_errors(form, error_dict(exc))
+        else:
+            messages.success(request, f"The hold on {hold.target_repr} is released.")
+            return redirect("audit:retention")
+    return render(
+        request, "audit/legal_hold_release.html", {"form": form, "hold": hold}, status=_status(request, form)
+    )
+
+
+def _status(request, form) -> int:
+    return 400 if request.method == "POST" and form.errors else 200
