@@ -278,6 +278,7 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "account:password_reset_confirm": lambda w: [_reset_link(w.users["raiser"])],
     "audit:retention_rule": lambda w: [{"key": "escalations"}, {"key": "audit_events"}],
     "audit:hold_release": lambda w: [{"pk": h.pk} for h in w.holds],
+    "audit:evidence": lambda w: [{"pk": e.pk} for e in w.escalations.values()],
     "audit:object_history": lambda w: [
         *({"kind": "escalation", "pk": e.pk} for e in w.escalations.values()),
         *({"kind": "brief", "pk": b.pk} for b in w.briefs.values()),

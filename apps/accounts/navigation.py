@@ -36,6 +36,7 @@ NAV = [
     NavItem("Decision log", "approvals:log", Cap.BROWSE_AUDIT, group="Records"),
     NavItem("Audit trail", "audit:events", Cap.BROWSE_AUDIT, group="Records"),
     NavItem("Change history", "audit:history", Cap.BROWSE_AUDIT, group="Records"),
+    NavItem("Retention", "audit:retention", Cap.SEE_OPERATIONS, group="Records"),
     NavItem("Timers", "timers:overview", Cap.SEE_OPERATIONS, group="Records"),
     NavItem("Admin", "admin:index", Cap.EDIT_POLICIES, staff_only=True),
 ]

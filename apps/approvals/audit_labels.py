@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.urls import reverse
 
 from apps.audit.labels import register_actions, register_target_urls
@@ -54,6 +56,9 @@ def register() -> None:
     register_target_urls("approvals.approvalrequest", request_urls, label="Approval request")
     register_history()
     register_retention()
+    from apps.audit.evidence import register_evidence_builder
+
+    register_evidence_builder(evidence_sections)
 
 
 # --- history sources (apps.audit.feed) ---------------------------------------------------------
@@ -231,3 +236,48 @@ def register_retention() -> None:
             snapshot=lambda request: [request, *ApprovalRequest.history.filter(id=request.pk)],
         )
     )
+
+
+# --- the evidence pack (apps.audit.evidence) ---------------------------------------------------
+
+
+def evidence_sections(user, escalation_id: int) -> dict | None:
+    """An escalation's record for its evidence pack: the escalation, timeline, hand-offs,
+    approval requests with their decisions, brief versions (for those who read briefs) and
+    every history row. ``None`` when the user may not browse its history."""
+    from django.core import serializers
+
+    from apps.approvals.models import ApprovalDecision, ApprovalRequest, ExecutiveBrief
+    from apps.escalations.audit import overseen_escalations
+    from apps.escalations.models import Escalation, HandOff
+
+    ids = overseen_escalations(user)
+    esc = Escalation.objects.filter(pk=escalation_id, pk__in=ids).first() if ids is not None else None
+    if esc is None:
+        return None
+
+    def rows(objects) -> list[dict]:
+        return json.loads(serializers.serialize("json", list(objects)))
+
+    requests = ApprovalRequest.objects.filter(escalation=esc).order_by("pk")
+    sections = {
+        "escalation": {"reference": esc.reference, "title": esc.title, "record": rows([esc])[0]},
+        "timeline": rows(esc.timeline.order_by("at", "pk")),
+        "handoffs": rows(esc.handoffs.order_by("pk")),
+        "approvals": rows(requests),
+        "decisions": rows(ApprovalDecision.objects.filter(approval__in=requests).order_by("at", "pk")),
+        "history": {
+            "escalation": rows(Escalation.history.filter(id=esc.pk).order_by("history_date", "history_id")),
+            "handoffs": rows(
+                HandOff.history.filter(escalation_id=esc.pk).order_by("history_date", "history_id")
+            ),
+            "approvals": rows(
+                ApprovalRequest.history.filter(escalation_id=esc.pk).order_by("history_date", "history_id")
+            ),
+        },
+    }
+    brief_rule = _brief_rule(user)  # brief contents: brief readers only, managers sent ones
+    if brief_rule is not None:
+        versions = ExecutiveBrief.history.filter(brief_rule, escalation_id=esc.pk)
+        sections["brief_versions"] = rows(versions.order_by("history_date", "history_id"))
+    return sections

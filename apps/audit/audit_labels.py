@@ -17,5 +17,12 @@ def register() -> None:
         }
     )
     register_actions(
-        {"audit.exported": ("Exported the audit trail", "{actor} exported the audit trail as CSV")}, read=True
+        {
+            "audit.exported": ("Exported the audit trail", "{actor} exported the audit trail as CSV"),
+            "audit.evidence_pack_exported": (
+                "Downloaded an evidence pack",
+                "{actor} downloaded the evidence pack of {target}",
+            ),
+        },
+        read=True,
     )

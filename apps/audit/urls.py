@@ -13,6 +13,7 @@ urlpatterns = [
     path("retention/<slug:key>/edit/", views.retention_rule_edit, name="retention_rule"),
     path("holds/new/", views.legal_hold_new, name="hold_new"),
     path("holds/<int:pk>/release/", views.legal_hold_release, name="hold_release"),
+    path("evidence/<int:pk>/", views.evidence, name="evidence"),
     path("chain/", views.chain, name="chain"),
     path("chain/progress/", views.chain_progress, name="chain_progress"),
     path("chain/verify/", views.chain_verify, name="chain_verify"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_safe
 
@@ -15,6 +15,7 @@ from apps.accounts.access import requires
 from apps.accounts.roles import Cap
 from apps.audit import retention as retention_services
 from apps.audit.chain import chain_verification_request
+from apps.audit.evidence import evidence_pack
 from apps.audit.feed import FeedQuery, feed_page, readable_object
 from apps.audit.feed import source as history_source
 from apps.audit.forms import EventFilter, HistoryFilter, LegalHoldForm, ReleaseForm, RetentionRuleForm
@@ -250,3 +251,16 @@ def legal_hold_release(request, pk: int):
 
 def _status(request, form) -> int:
     return 400 if request.method == "POST" and form.errors else 200
+
+
+@require_safe
+@requires(Cap.BROWSE_AUDIT)
+def evidence(request, pk: int):
+    """An escalation's evidence pack, as a download; 404 when the reader may not browse it."""
+    pack = evidence_pack(user=request.user, escalation_id=pk)
+    if pack is None:
+        raise Http404("No such escalation.")
+    name, content = pack
+    response = HttpResponse(content, content_type="application/jsonl; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
