@@ -92,7 +92,12 @@ def register_history() -> None:
     detail = lambda pk: reverse("policies:detail", args=[pk])  # noqa: E731
     for source in (
         HistorySource(
-            "policy", "Policy", models.EscalationPolicy, _owned_by_teams("owner_id"), url=detail, describe=lambda r: r.name
+            "policy",
+            "Policy",
+            models.EscalationPolicy,
+            _owned_by_teams("owner_id"),
+            url=detail,
+            describe=lambda r: r.name,
         ),
         HistorySource(
             "level",
@@ -106,7 +111,9 @@ def register_history() -> None:
             "Response threshold",
             models.ResponseThreshold,
             _owned_by_teams("policy_id"),
-            describe=lambda r: f"Threshold of policy #{r.policy_id}",
+            describe=lambda r: (
+                f"{r.get_severity_display()} · {r.get_customer_tier_display()} threshold of policy #{r.policy_id}"
+            ),
         ),
         HistorySource("service", "Service", models.Service, _everything_only, describe=lambda r: r.name),
         HistorySource(
@@ -118,9 +125,15 @@ def register_history() -> None:
             describe=lambda r: r.name,
         ),
         HistorySource(
-            "maintenance-window", "Maintenance window", models.MaintenanceWindow, _everything_only, describe=lambda r: r.name
+            "maintenance-window",
+            "Maintenance window",
+            models.MaintenanceWindow,
+            _everything_only,
+            describe=lambda r: r.name,
         ),
-        HistorySource("change-freeze", "Change freeze", models.ChangeFreeze, _everything_only, describe=lambda r: r.name),
+        HistorySource(
+            "change-freeze", "Change freeze", models.ChangeFreeze, _everything_only, describe=lambda r: r.name
+        ),
         HistorySource(
             "governance-threshold",
             "Governance threshold",
