@@ -26,7 +26,11 @@ def test_an_auditors_post_anywhere_is_refused(world):
         for target in urlwalk.concrete_urls(world):
             if target.path.startswith(OWN):
                 continue
-            status = clients["auditor"].post(target.path, {"reason": "An auditor trying to change things."}).status_code
+            status = (
+                clients["auditor"]
+                .post(target.path, {"reason": "An auditor trying to change things."})
+                .status_code
+            )
             if status not in (403, 405):
                 wrong.append(f"POST {target.path} as the auditor: {status}")
     assert not wrong, "\n".join(wrong)

@@ -157,3 +157,16 @@ def test_managers_see_their_teams_records_only_and_never_the_timers(
     assert client.get(reverse("timers:overview")).status_code == 403
     client.force_login(world.eng_manager)
     assert client.get(reverse("timers:overview")).status_code == 403
+
+
+def test_the_read_access_log_shows_who_read_what_from_which_page(client, world):
+    esc = raise_one(world, confidential=True)
+    client.force_login(world.auditor)
+    assert client.get(reverse("escalations:detail", args=[esc.pk])).status_code == 200
+    client.get(reverse("audit:export"))
+    page = client.get(reverse("audit:reads")).content.decode()
+    assert "Read a confidential escalation" in page and esc.reference in page
+    assert "Exported the audit trail" in page
+    assert "Raised" not in page  # changes are not reads
+    by_person = client.get(reverse("audit:reads"), {"person": "raiser"}).content.decode()
+    assert esc.reference not in by_person
