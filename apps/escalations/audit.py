@@ -69,6 +69,8 @@ def register_history() -> None:
             escalation_rule("id"),
             url=lambda pk: reverse("escalations:detail", args=[pk]),
             describe=lambda r: f"{r.reference} {r.title}",
+            # Opening a confidential escalation's history one takes no part in is a read of it.
+            on_read=lambda user, esc: selectors.get_escalation_for_user(user, esc.pk, page="Escalation history"),
         )
     )
     register_history_source(

@@ -141,3 +141,11 @@ def test_each_objects_history_is_one_click_from_its_page(client, world):
     assert policy in client.get(reverse("policies:detail", args=[world.policy.pk])).content.decode()
     client.force_login(world.raiser)
     assert link not in client.get(reverse("escalations:detail", args=[esc.pk])).content.decode()
+
+
+def test_an_auditor_reading_a_confidential_escalations_history_is_recorded(client, world):
+    esc = raise_one(world, confidential=True)
+    client.force_login(world.auditor)
+    client.get(reverse("audit:object_history", args=["escalation", esc.pk]))
+    read = AuditEvent.objects.get(action="escalations.confidential_read")
+    assert read.actor_id == world.auditor.pk and read.data["page"] == "Escalation history"
