@@ -82,7 +82,9 @@ def filtered_events(user, query: EventQuery) -> QuerySet[AuditEvent]:
     if query.target_type:
         qs = qs.filter(target_type=query.target_type)
     if query.target:
-        qs = qs.filter(Q(target_repr=query.target) | Q(target_id=query.target))
+        # "ESC-2026-00042" names "ESC-2026-00042 Card payments failing" as people say it.
+        named = Q(target_repr=query.target) | Q(target_repr__startswith=query.target + " ")
+        qs = qs.filter(named | Q(target_id=query.target))
     if query.since:
         qs = qs.filter(occurred_at__gte=_start_of(query.since))
     if query.until:

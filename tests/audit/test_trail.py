@@ -80,7 +80,8 @@ def test_filters_by_action_record_and_period(client, world):
     page = client.get(
         reverse("audit:events"), {"action": "escalations.raised", "target": other.reference}
     ).content.decode()
-    assert other.reference in page and esc.reference not in page
+    assert f"Sam Patel raised {other}" in page and esc.reference not in page
+    assert page.count("<tr>") == 2  # the header and the one event
     today = esc.raised_at.date().isoformat()
     assert (
         "Tom Herr acknowledged"
