@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "apps.accounts.middleware.SessionLifetimeMiddleware",
     "apps.accounts.middleware.TwoFactorMiddleware",
     "apps.accounts.middleware.NoStoreMiddleware",
+    # Auditors change nothing: their writes are refused before any view (issue 11).
+    "apps.audit.middleware.ReadOnlyAuditorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",

@@ -130,6 +130,7 @@ class World:
     calendar_change: object = None
     people: list = field(default_factory=list)
     protection: dict = field(default_factory=dict)  # reports, disclosure, flag, action
+    holds: list = field(default_factory=list)  # legal holds (apps.audit.retention)
 
     def with_role(self, role: Role) -> list[str]:
         """The keys of ``users`` who have ``role`` (one user per role at least)."""
@@ -240,6 +241,19 @@ def build_world() -> World:
         calendar_change=calendar_change,
         people=[reachable_person(team=team, full_name="Noor Haddad")],
         protection=protection,
+        holds=[_legal_hold(escalations["closed"], admin)],
+    )
+
+
+def _legal_hold(escalation, actor):
+    from apps.audit.retention import legal_hold_place
+
+    return legal_hold_place(
+        target_type="escalation",
+        target_id=str(escalation.pk),
+        target_repr=escalation.reference,
+        actor=actor,
+        reason="Employment tribunal claim: keep everything.",
     )
 
 
@@ -320,6 +334,17 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "protection:disclosure": lambda w: [{"pk": w.protection["disclosure"].pk}],
     "protection:flag_close": lambda w: [{"pk": w.protection["flag"].pk}],
     "protection:sign_off": lambda w: [{"pk": w.protection["action"].pk}],
+    "audit:retention_rule": lambda w: [{"key": "escalations"}, {"key": "audit_events"}],
+    "audit:hold_release": lambda w: [{"pk": h.pk} for h in w.holds],
+    "audit:evidence": lambda w: [{"pk": e.pk} for e in w.escalations.values()],
+    "audit:object_history": lambda w: [
+        *({"kind": "escalation", "pk": e.pk} for e in w.escalations.values()),
+        *({"kind": "brief", "pk": b.pk} for b in w.briefs.values()),
+        *({"kind": "approval", "pk": r.pk} for r in w.requests.values()),
+        {"kind": "person", "pk": _people(w)[0].pk},
+        {"kind": "policy", "pk": w.policy.pk},
+        {"kind": "rotation", "pk": w.rotation.pk},
+    ],
 }
 
 

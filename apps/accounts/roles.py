@@ -144,6 +144,11 @@ class Cap:
         "See protection statistics (counts below five suppressed)",
         {A: "counts only", E: "counts only", H: "counts only"},
     )
+    KEEP_RECORDS = Capability(
+        "keep_records",
+        "Verify the audit chain on demand, keep retention rules and legal holds",
+        {G: "all"},
+    )
     EDIT_POLICIES = Capability(
         "edit_policies",
         "Edit policies, contacts and calendars",

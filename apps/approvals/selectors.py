@@ -320,7 +320,7 @@ def get_brief_for_user(user, pk: int, *, reading: bool = True) -> ExecutiveBrief
         action="approvals.brief_read",
         actor=user,
         target=brief.approval,
-        data={"escalation": brief.escalation.reference, "brief": brief.pk},
+        data={"escalation": brief.escalation.reference, "brief": brief.pk, "page": "Executive brief"},
     )
     return brief
 
