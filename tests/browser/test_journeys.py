@@ -14,6 +14,8 @@ only the journey's own steps, so the whole file stays within a few minutes.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime
 
@@ -211,3 +213,144 @@ def _option(select: Locator, pattern: re.Pattern) -> str:
     matching = [label.strip() for label in labels if pattern.search(label.strip())]
     assert matching, labels
     return matching[0]
+
+
+def test_the_manager_approves_from_her_inbox(page, sign_in, size, request):
+    photo = shot(request, size)
+    ask = waiting_for_grace()
+    esc = ask.escalation
+    sign_in("manager")
+    check_page(page, size=size, shot=photo, step="1-home")
+    follow_nav(page, "Approvals")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Approvals waiting for you")
+    inbox = page.locator("#inbox")
+    expect(inbox).to_contain_text(CONCERN["title"])
+    expect(inbox).to_contain_text("Sam Patel")
+    check_page(page, size=size, shot=photo, step="2-inbox")
+
+    inbox.get_by_role("link", name=re.compile(f"^{esc.reference}")).click()
+    expect(page).to_have_url(re.compile(rf"/approvals/{ask.pk}/$"))
+    expect(page.get_by_label("What is asked of the executive")).to_have_value(CONCERN["recommendation"])
+    check_page(page, size=size, shot=photo, step="3-request")
+    page.get_by_role("button", name="Approve and send the brief").click()
+
+    expect(page).to_have_url(re.compile(r"/approvals/$"))
+    expect(page.get_by_role("status")).to_contain_text("Approved: the executive has the brief.")
+    expect(page.locator("#inbox")).to_have_text("Nothing waits for your decision.")
+    check_page(page, size=size, shot=photo, step="4-approved")
+    ask.refresh_from_db()
+    assert ask.status == RequestStatus.APPROVED
+    sign_out(page)
+
+
+def test_the_ceo_reads_the_brief_from_her_desk_and_names_an_owner(page, sign_in, size, request):
+    photo = shot(request, size)
+    esc = approved_for_the_ceo()
+    sign_in("executive")
+    expect(page.locator("#briefs-tile")).to_contain_text("1")
+    check_page(page, size=size, shot=photo, step="1-home")
+    follow_nav(page, "Briefs")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Briefs for you")
+    desk = page.locator("#desk")
+    expect(desk).to_contain_text("Unread")
+    expect(desk).to_contain_text("owner now: Hannah Schmidt")
+    check_page(page, size=size, shot=photo, step="2-desk")
+
+    desk.get_by_role("link", name=f"{esc.reference}: {CONCERN['title']}").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(CONCERN["title"])
+    expect(page.locator("#brief")).to_contain_text(CONCERN["recommendation"])
+    check_page(page, size=size, shot=photo, step="3-brief")
+    page.get_by_role("button", name="I have read it").click()
+    expect(page.locator("#acknowledged")).to_contain_text("You acknowledged it")
+    check_page(page, size=size)
+
+    page.locator("#owner-now").get_by_role("link", name="open the escalation").click()
+    expect(page).to_have_url(re.compile(rf"/escalations/{esc.pk}/$"))
+    name_owner = page.get_by_role("group", name="Name an owner")
+    expect(page.get_by_role("group", name="Resolve")).to_have_count(0)  # a decision view, not a responder's
+    check_page(page, size=size, shot=photo, step="4-decision-view")
+    name_owner.get_by_label("Hand off to").select_option(label="Omar Haddad (Compliance Officer)")
+    name_owner.get_by_label(re.compile("^Context for the next owner")).fill(HAND_OVER)
+    act_and_settle(page, name_owner.get_by_role("button", name="Name the owner").click)
+    expect(page.locator("#owner")).to_contain_text("Omar Haddad")
+    check_page(page, size=size, shot=photo, step="5-owner-named")
+    esc.refresh_from_db()
+    assert (esc.owner, esc.engaged) == (person("omar.haddad"), person("eleanor.vance"))
+    sign_out(page)
+
+
+def test_the_previous_owner_updates_the_stakeholders_and_resolves(page, sign_in, size, request):
+    photo = shot(request, size)
+    esc = delegated_to_omar()
+    sign_in("hr")
+    check_page(page, size=size, shot=photo, step="1-home")
+    follow_nav(page, "Escalations")
+    check_page(page, size=size, shot=photo, step="2-escalations")
+    page.get_by_role("region", name="Breaches next").get_by_role("link", name=esc.reference).click()
+    expect(page.locator("#owner")).to_contain_text("Omar Haddad")
+    check_page(page, size=size, shot=photo, step="3-escalation")
+
+    page.get_by_label(re.compile("^Comment")).fill(UPDATE)
+    page.get_by_label(re.compile("^Send as a stakeholder update")).check()
+    act_and_settle(page, page.get_by_role("button", name="Post").click)
+    expect(timeline(page)).to_contain_text(UPDATE)
+    check_page(page, size=size, shot=photo, step="4-updated")
+
+    resolve = page.get_by_role("group", name="Resolve")
+    resolve.get_by_label(re.compile("^Resolution summary")).fill(RESOLUTION)
+    for box in resolve.get_by_role("checkbox").all():
+        box.check()
+    act_and_settle(page, resolve.get_by_role("button", name="Resolve").click)
+    expect(status_badge(page)).to_have_text("Resolved")
+    check_page(page, size=size, shot=photo, step="5-resolved")
+    esc.refresh_from_db()
+    assert (esc.status, esc.resolution_summary) == (Status.RESOLVED, RESOLUTION)
+    sign_out(page)
+
+
+def test_a_rejected_raiser_appeals_from_the_escalation_page(page, sign_in, size, request):
+    photo = shot(request, size)
+    esc = rejected_by_grace()
+    sign_in("staff")
+    follow_nav(page, "Escalations")
+    page.get_by_role("region", name="What I raised").get_by_role("link", name=esc.reference).click()
+    banner = page.locator("#approval-refused")
+    expect(banner).to_contain_text(REJECTION)
+    check_page(page, size=size, shot=photo, step="1-refused")
+
+    banner.get_by_label(re.compile("^Why the refusal is wrong")).fill(APPEAL)
+    banner.get_by_role("button", name=re.compile("^Appeal to Daniel Okafor")).click()
+    expect(page.get_by_role("status")).to_contain_text("Appealed:")
+    check_page(page, size=size, shot=photo, step="2-appealed")
+    appeal = ApprovalRequest.objects.get(appeal_of__escalation=esc)
+    assert (appeal.status, appeal.approver) == (RequestStatus.PENDING, person("daniel.okafor"))
+    sign_out(page)
+
+
+def test_the_auditor_filters_and_exports_the_decision_log(page, sign_in, size, request):
+    photo = shot(request, size)
+    approved, rejected = approved_for_the_ceo(), rejected_by_grace()
+    sign_in("auditor")
+    follow_nav(page, "Decision log", menu="Records")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Decision log")
+    check_page(page, size=size, shot=photo, step="1-log")
+
+    filters = page.get_by_role("button", name="Filter", exact=True).first
+    if size == "phone":
+        filters.click()  # folded away below tablet width
+    page.get_by_label("Outcome").select_option(label="Approved")
+    page.locator("#filters").get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"[?&]outcome=approved"))
+    rows = page.get_by_role("row")
+    expect(rows.filter(has_text=approved.reference)).to_have_count(1)
+    expect(rows.filter(has_text=rejected.reference)).to_have_count(0)
+    check_page(page, size=size, shot=photo, step="2-filtered")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    body = open(download.value.path(), encoding="utf-8-sig").read()
+    table = list(csv.reader(io.StringIO(body)))
+    assert len(table) == 2, table  # the header and the one approval the filter kept
+    assert approved.reference in table[1] and rejected.reference not in body
+    sign_out(page)
