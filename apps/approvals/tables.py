@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.approvals.models import ApprovalDecision
+from apps.common.templatetags.portal import hours_in_words
 
 
 class DecisionTable(tables.Table):
@@ -64,8 +65,7 @@ class DecisionTable(tables.Table):
         return format_html('<span class="badge {}">{}</span>', css, record.get_outcome_display())
 
     def render_waited(self, value):
-        hours, rest = divmod(int(value), 3600)
-        return f"{hours}h {rest // 60:02d}m"
+        return hours_in_words(value / 3600)  # "25 s", not "0h 00m" (issue 12, item 6)
 
     def order_at(self, queryset, is_descending):
         prefix = "-" if is_descending else ""

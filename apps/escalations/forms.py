@@ -144,7 +144,7 @@ class ReasonForm(VersionedForm):
 
 class HandOffForm(VersionedForm):
     to_person = forms.ModelChoiceField(
-        queryset=None, required=False, label="Hand off to", empty_label="Choose…"
+        queryset=None, required=False, label="New owner", empty_label="Choose…"
     )
     context_summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -177,7 +177,9 @@ class ResolveForm(VersionedForm):
         widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Resolution summary"
     )
     criteria = forms.MultipleChoiceField(
-        widget=forms.CheckboxSelectMultiple, required=False, label="De-escalation criteria met"
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        required=False,
+        label="De-escalation criteria met",
     )
 
     def __init__(self, *args, escalation: Escalation, **kwargs):

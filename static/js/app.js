@@ -9,6 +9,9 @@
  *   submitting, for plain and htmx forms alike.
  * - <textarea data-starts-from="id_nature_of_risk"> follows what is typed in that field until the
  *   person edits it themselves (the SBAR situation starts from the risk already described).
+ * - A .table-responsive wrapper that has to scroll sideways (a wide table on a phone) becomes a
+ *   focusable, named region, so it can be scrolled from the keyboard (WCAG 2.1.1; axe's
+ *   scrollable-region-focusable). Named after its section's heading where it has one.
  */
 (function () {
   "use strict";
@@ -92,9 +95,30 @@
     }
   }
 
+  function keyboardScrollable(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll(".table-responsive").forEach(function (box) {
+      if (box.scrollWidth <= box.clientWidth || box.hasAttribute("tabindex")) {
+        return;
+      }
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      var section = box.closest("[aria-labelledby]");
+      if (section) {
+        box.setAttribute("aria-labelledby", section.getAttribute("aria-labelledby"));
+      } else {
+        box.setAttribute("aria-label", "Table (scrolls sideways)");
+      }
+    });
+  }
+
   function start() {
     document.addEventListener("input", followSources);
     updateCountdowns(document);
+    keyboardScrollable(document);
+    window.addEventListener("resize", function () {
+      keyboardScrollable(document);
+    });
     window.setInterval(function () {
       updateCountdowns(document);
     }, 1000);
@@ -102,6 +126,7 @@
     /* Content swapped in by htmx gets its countdowns at once, not a second later. */
     document.body.addEventListener("htmx:afterSwap", function (event) {
       updateCountdowns(event.target);
+      keyboardScrollable(event.target);
     });
   }
 

@@ -24,8 +24,8 @@ from apps.escalations.models import Escalation, Status
 from apps.escalations.services import escalation_escalate, escalation_raise
 from apps.notifications.models import Notification
 from apps.policies.models import Service
+from tests.browser.conftest import allow_refusal, open_menu
 from tests.browser.conftest import log_out as menu_log_out
-from tests.browser.conftest import open_menu
 from tests.browser.htmx import select_and_settle
 
 pytestmark = pytest.mark.browser
@@ -53,6 +53,8 @@ def assert_clean(page: Page, errors: list[str], *, refused: int | None = None) -
     refusal provoked on purpose logs chromium's one "Failed to load resource" line for its status.
     (As in test_escalations.py; call it before a screenshot, whose inline styles the CSP refuses.)"""
     assert page.evaluate("window.__cspViolations") == [], page.url
+    if refused:
+        allow_refusal(page, refused)
     status = f"{refused} ({HTTPStatus(refused).phrase})" if refused else ""
     expected = [f"console: Failed to load resource: the server responded with a status of {status}"]
     assert errors == (expected if refused else []), page.url

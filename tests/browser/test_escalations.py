@@ -18,6 +18,7 @@ from apps.contacts.models import Person, Rotation, RotationOverride
 from apps.escalations.models import Escalation, Status, TimelineEvent
 from apps.escalations.services import escalation_escalate, escalation_raise
 from apps.policies.models import Service
+from tests.browser.conftest import allow_refusal
 from tests.browser.conftest import log_out as menu_log_out
 from tests.browser.htmx import act_and_settle, select_and_settle
 
@@ -90,6 +91,8 @@ def assert_clean(page: Page, errors: list[str], *, refused: int | None = None) -
     refusal on purpose expects that one line, for that status, and nothing else. (Call it before
     a screenshot: Playwright's screenshots set inline styles, which the CSP rightly refuses.)"""
     assert page.evaluate("window.__cspViolations") == [], page.url
+    if refused:
+        allow_refusal(page, refused)
     status = f"{refused} ({HTTPStatus(refused).phrase})" if refused else ""
     expected = [f"console: Failed to load resource: the server responded with a status of {status}"]
     assert errors == (expected if refused else []), page.url
@@ -235,6 +238,7 @@ def submit_without_a_title(page: Page, sign_in) -> tuple[int, str]:
     choose_payments_outage(page)
     expected_at = now_for_datetime_local()
     fill_the_concern(page, title="", expected_at=expected_at)
+    allow_refusal(page, 400)  # refused on purpose
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.get_by_role("button", name="Raise the escalation").click()
     page.wait_for_load_state()

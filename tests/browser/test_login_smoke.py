@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_out, open_menu
+from tests.browser.conftest import allow_refusal, log_out, open_menu
 
 pytestmark = pytest.mark.browser
 
@@ -82,6 +82,7 @@ def test_pages_load_without_csp_violations_or_console_errors(page, sign_in, cons
 
 def test_a_role_without_access_gets_a_friendly_403(page, sign_in):
     sign_in("staff")
+    allow_refusal(page, 403)
     response = page.goto("/audit/")
 
     assert response.status == 403

@@ -36,8 +36,10 @@ PEOPLE = [
     (None, "Ken Watanabe", "Security Operations Lead", "security", "marcus.reid", 50, [Role.MANAGER, Role.RESPONDER]),
     (None, "Sofia Rossi", "Head of Customer Success", "customer-success", "priya.natarajan", 60, [Role.MANAGER]),
     ("staff", "Sam Patel", "Support Specialist, Platform", "platform-ops", "grace.lindqvist", 10, [Role.STAFF]),
-    ("hr", "Hannah Schmidt", "HR & Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
-    ("compliance", "Omar Haddad", "Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
+    # Hannah owns level 1 of the compliance policy, so she responds too; Omar is whom an executive
+    # may name to work a compliance escalation instead (issue 12's journeys).
+    ("hr", "Hannah Schmidt", "HR & Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE, Role.RESPONDER]),
+    ("compliance", "Omar Haddad", "Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE, Role.RESPONDER]),
     ("auditor", "Ingrid Novak", "Internal Auditor", "governance", "priya.natarajan", 40, [Role.AUDITOR]),
     (
         "govadmin",
