@@ -265,6 +265,9 @@ NOTIFICATIONS_WEBHOOK_TIMEOUT = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT", 10, min
 # Seconds before each retry of a contact method that failed (tried once more per value), then
 # the person's next method: 30,120 is three tries in about two and a half minutes.
 NOTIFICATIONS_RETRY_SECONDS = env_int_list("NOTIFICATIONS_RETRY_SECONDS", [30, 120], minimum=1)
+# /healthz fails when a message has been due this long without being sent (a stopped delivery
+# worker, a hung pool): the retry sweep runs every minute, so a healthy outbox stays far below.
+NOTIFICATIONS_STUCK_AFTER = env_int("NOTIFICATIONS_STUCK_AFTER", 300, minimum=60)
 
 # Security: strict when DEBUG is off (production behind TLS).
 SESSION_COOKIE_HTTPONLY = True

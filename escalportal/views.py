@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -19,6 +20,7 @@ from apps.audit.selectors import recent_events
 from apps.contacts.selectors import person_of
 from apps.escalations.models import ACTIVE, Status
 from apps.escalations.selectors import visible_escalations
+from apps.notifications.selectors import oldest_due_wait
 from apps.policies.selectors import governance_dashboard
 from apps.timers.selectors import sweep_health
 
@@ -69,10 +71,11 @@ def _my_work(user) -> dict:
 @never_cache
 @require_GET
 def healthz(request):
-    """Liveness for load balancers and monitoring: database, broker and the timer sweep.
+    """Liveness for load balancers and monitoring: database, broker, the timer sweep and the
+    outbox.
 
-    A dead sweep means no clock in the portal runs; that must page someone, so it fails the
-    check like a dead database does.
+    A dead sweep means no clock in the portal runs, and a message due for minutes means nobody
+    is told; either must page someone, so each fails the check like a dead database does.
     """
     checks = {"database": _check_database(), "broker": _check_broker()}
     health = sweep_health() if checks["database"] == "ok" else None
@@ -84,8 +87,16 @@ def healthz(request):
         checks["sweep"] = "never ran"
     else:
         checks["sweep"] = f"stale: last sweep {health.age_seconds:.0f}s ago"
+    checks["outbox"] = _check_outbox() if checks["database"] == "ok" else "unknown"
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503)
+
+
+def _check_outbox() -> str:
+    waited = oldest_due_wait()
+    if waited is not None and waited > settings.NOTIFICATIONS_STUCK_AFTER:
+        return f"stuck: a message due {waited:.0f}s ago is not sent"
+    return "ok"
 
 
 def _check_database() -> str:

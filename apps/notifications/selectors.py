@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.db.models.functions import Now
 
 from apps.notifications.models import DeliveryAttempt, Notification
 
@@ -27,3 +28,17 @@ def for_person_of(user):
     if person is None:
         return Notification.objects.none()
     return Notification.objects.filter(recipient_key=f"person:{person.pk}").order_by("-created_at", "-id")
+
+
+def oldest_due_wait() -> float | None:
+    """How many seconds the longest-waiting due message has been due (None when nothing is due),
+    by the database's clock; the partial index ``notification_due`` serves it."""
+    row = (
+        Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=Now())
+        .order_by("next_attempt_at")
+        .annotate(db_now=Now())
+        .values("next_attempt_at", "db_now")
+        .first()
+    )
+    return None if row is None else (row["db_now"] - row["next_attempt_at"]).total_seconds()
+

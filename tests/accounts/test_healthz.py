@@ -11,7 +11,7 @@ def test_it_is_healthy_after_a_recent_sweep(client):
     sweep_due_deadlines()
     response = client.get("/healthz")
     assert response.status_code == 200, response.json()
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "sweep": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "sweep": "ok", "outbox": "ok"}
 
 
 def test_it_fails_when_the_sweep_never_ran(client):
@@ -40,3 +40,24 @@ def test_it_fails_when_the_broker_is_unreachable(client, settings):
         app.conf.broker_url = old
     assert response.status_code == 503
     assert response.json()["checks"]["broker"].startswith("error")
+
+
+def test_it_fails_when_a_message_has_been_due_too_long(client, settings):
+    """A stopped delivery worker (or a hung pool) must page someone: nobody is being told."""
+    from datetime import timedelta
+
+    from apps.notifications.models import Notification
+    from tests.factories.notifications import NotificationFactory
+
+    sweep_due_deadlines()
+    settings.NOTIFICATIONS_STUCK_AFTER = 300
+    note = NotificationFactory()
+    Notification.objects.filter(pk=note.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=60))
+    assert client.get("/healthz").json()["checks"]["outbox"] == "ok"  # due a minute: the sweep will come
+    Notification.objects.filter(pk=note.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=400))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["outbox"].startswith("stuck: a message due 4")
+    Notification.objects.filter(pk=note.pk).update(status=Notification.Status.SENT)
+    assert client.get("/healthz").status_code == 200
+
