@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.db.models import Exists, OuterRef
 
-from apps.approvals.models import ApprovalDecision, Outcome
+from apps.approvals.models import ApprovalDecision, ApprovalRequest, Outcome
 from apps.common.forms import DateInput, ordered_range
 from apps.contacts.models import Person
 from apps.policies.models import EscalationPolicy
@@ -28,7 +29,11 @@ class DecisionFilter(django_filters.FilterSet):
         field_name="approval__approver",
         label="Approver",
         empty_label="Every approver",
-        queryset=Person.objects.filter(approval_requests__isnull=False).distinct().order_by("full_name"),
+        # One index probe per person (EXISTS on the approver's foreign key), not a DISTINCT over
+        # every request: the choices cost the same at a thousand decisions or a million.
+        queryset=Person.objects.filter(
+            Exists(ApprovalRequest.objects.filter(approver=OuterRef("pk")))
+        ).order_by("full_name"),
         widget=forms.Select(attrs=SELECT),
     )
     outcome = django_filters.ChoiceFilter(
