@@ -27,6 +27,7 @@ from apps.protection import selectors, services
 from apps.protection.forms import (
     AdverseActionForm,
     AssignForm,
+    CheckInForm,
     CloseFlagForm,
     DisclosureDecisionForm,
     KeyForm,
@@ -190,6 +191,39 @@ def mine_case(request, pk: int):
     )
 
 
+@authenticated
+@private
+def check_ins(request):
+    """The signed-in person's own due check-ins (found by their pseudonym); a yes opens a
+    confidential report about the escalation."""
+    due = services.check_ins_due(request.user)
+    form = CheckInForm(request.POST or None, choices=[(str(c.pk), f"{c.weeks} weeks") for c in due])
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        item = next(c for c in due if str(c.pk) == form.cleaned_data["check_in"])
+        try:
+            report = services.check_in_answer(
+                check_in=item,
+                user=request.user,
+                something_happening=form.cleaned_data["answer"],
+                text=form.cleaned_data["text"],
+            )
+        except (ValidationError, Conflict) as exc:
+            status = _refuse(form, exc)
+        else:
+            if report is not None:
+                messages.success(
+                    request,
+                    f"Thank you. We opened case {report.reference}; HR will acknowledge it within 7 days.",
+                )
+                return redirect("protection:mine_case", report.pk)
+            messages.success(request, "Thank you. We will ask again at the next check-in.")
+            return redirect("protection:check_ins")
+    elif request.method == "POST":
+        status = 400
+    return render(request, "protection/check_ins.html", {"due": due, "form": form}, status=status)
+
+
 # --- HR and compliance -------------------------------------------------------------------------
 
 
@@ -259,6 +293,7 @@ ACTIONS = {
     ),
     "assign": (
         AssignForm,
+        CheckInForm,
         lambda r, u, d: services.reviewer_assign(report=r, reviewer=d["reviewer"], actor=u),
         "Reviewer added.",
     ),
