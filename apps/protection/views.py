@@ -293,7 +293,6 @@ ACTIONS = {
     ),
     "assign": (
         AssignForm,
-        CheckInForm,
         lambda r, u, d: services.reviewer_assign(report=r, reviewer=d["reviewer"], actor=u),
         "Reviewer added.",
     ),
