@@ -127,8 +127,10 @@ class World:
     briefs: dict[str, object]  # executive briefs: pending (not sent), approved (sent)
     window: object
     freeze: object
+    calendar_change: object = None
     people: list = field(default_factory=list)
     protection: dict = field(default_factory=dict)  # reports, disclosure, flag, action
+    holds: list = field(default_factory=list)  # legal holds (apps.audit.retention)
 
     def with_role(self, role: Role) -> list[str]:
         """The keys of ``users`` who have ``role`` (one user per role at least)."""
@@ -141,7 +143,8 @@ def build_world() -> World:
     from apps.accounts.models import User
     from apps.approvals.services import approval_decide
     from apps.escalations import services as esc
-    from apps.policies.models import ChangeFreeze, MaintenanceWindow
+    from apps.policies.models import BusinessCalendar, CalendarChange, ChangeFreeze, MaintenanceWindow
+    from apps.policies.services import calendar_change_schedule
     from apps.policies.windows import change_freeze_save, maintenance_window_save
     from tests.approvals.conftest import ask_for_the_cto, build_org, to_level_two
     from tests.escalations.conftest import raise_one
@@ -213,6 +216,15 @@ def build_world() -> World:
         actor=admin,
         reason="Year-end trading freeze.",
     )
+    calendar = org.policy.calendar
+    calendar_change = calendar_change_schedule(
+        calendar=calendar,
+        target=BusinessCalendar(**{name: getattr(calendar, name) for name in CalendarChange.FIELDS}),
+        closures=[],
+        effective_at=now + timedelta(days=30),
+        actor=admin,
+        reason="Planned: same hours, closures cleared.",
+    )
     protection = _protection_world(users, escalations["open"])
     return World(
         users={k: User.objects.get(pk=u.pk) for k, u in users.items()},  # fresh: roles cached per instance
@@ -226,8 +238,22 @@ def build_world() -> World:
         briefs={key: requests[key].brief for key in ("pending", "approved")},
         window=window,
         freeze=freeze,
+        calendar_change=calendar_change,
         people=[reachable_person(team=team, full_name="Noor Haddad")],
         protection=protection,
+        holds=[_legal_hold(escalations["closed"], admin)],
+    )
+
+
+def _legal_hold(escalation, actor):
+    from apps.audit.retention import legal_hold_place
+
+    return legal_hold_place(
+        target_type="escalation",
+        target_id=str(escalation.pk),
+        target_repr=escalation.reference,
+        actor=actor,
+        reason="Employment tribunal claim: keep everything.",
     )
 
 
@@ -288,6 +314,7 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "policies:review": lambda w: [{"pk": w.policy.pk}],
     "policies:calendar": lambda w: [{"pk": w.calendar.pk}],
     "policies:calendar_edit": lambda w: [{"pk": w.calendar.pk}],
+    "policies:calendar_change_cancel": lambda w: [{"pk": w.calendar_change.pk}],
     "escalations:detail": lambda w: [{"pk": e.pk} for e in w.escalations.values()],
     **{
         f"escalations:{verb.__name__}": (lambda w: [{"pk": e.pk} for e in w.escalations.values()])
@@ -307,6 +334,17 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "protection:disclosure": lambda w: [{"pk": w.protection["disclosure"].pk}],
     "protection:flag_close": lambda w: [{"pk": w.protection["flag"].pk}],
     "protection:sign_off": lambda w: [{"pk": w.protection["action"].pk}],
+    "audit:retention_rule": lambda w: [{"key": "escalations"}, {"key": "audit_events"}],
+    "audit:hold_release": lambda w: [{"pk": h.pk} for h in w.holds],
+    "audit:evidence": lambda w: [{"pk": e.pk} for e in w.escalations.values()],
+    "audit:object_history": lambda w: [
+        *({"kind": "escalation", "pk": e.pk} for e in w.escalations.values()),
+        *({"kind": "brief", "pk": b.pk} for b in w.briefs.values()),
+        *({"kind": "approval", "pk": r.pk} for r in w.requests.values()),
+        {"kind": "person", "pk": _people(w)[0].pk},
+        {"kind": "policy", "pk": w.policy.pk},
+        {"kind": "rotation", "pk": w.rotation.pk},
+    ],
 }
 
 

@@ -76,7 +76,13 @@ class Cap:
     SEE_ESCALATIONS = Capability(
         "see_escalations",
         "See every escalation that is not confidential",
-        {R: "not confidential", M: "not confidential", E: "not confidential", A: "read-only", G: "not confidential"},
+        {
+            R: "not confidential",
+            M: "not confidential",
+            E: "not confidential",
+            A: "read-only",
+            G: "not confidential",
+        },
     )
     READ_CONFIDENTIAL = Capability(
         "read_confidential",
@@ -137,6 +143,11 @@ class Cap:
         "see_protection_statistics",
         "See protection statistics (counts below five suppressed)",
         {A: "counts only", E: "counts only", H: "counts only"},
+    )
+    KEEP_RECORDS = Capability(
+        "keep_records",
+        "Verify the audit chain on demand, keep retention rules and legal holds",
+        {G: "all"},
     )
     EDIT_POLICIES = Capability(
         "edit_policies",

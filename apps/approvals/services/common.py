@@ -175,8 +175,6 @@ def open_approval(
     return approval
 
 
-
-
 def level_timeout(level: FrozenLevel) -> timedelta:
     return level.approval_timeout
 

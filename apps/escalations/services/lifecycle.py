@@ -239,7 +239,10 @@ def escalation_acknowledge(
     esc.ack_due_at = None
     refresh_next_due(esc)
     event = timeline_event(
-        esc, Kind.ACKNOWLEDGED, actor, f"Acknowledged by {esc.engaged.full_name} at level {esc.current_level}."
+        esc,
+        Kind.ACKNOWLEDGED,
+        actor,
+        f"Acknowledged by {esc.engaged.full_name} at level {esc.current_level}.",
     )
     notify_people(esc, event, [esc.raiser_person], "escalation_acknowledged")
     audit(esc, "acknowledged", actor, engaged=esc.engaged.full_name)
@@ -291,7 +294,9 @@ def escalation_hand_off(
     esc = lock(escalation, expected_version)
     require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "handed off")
     require_owner_or_engaged(esc, actor, "hand off")
-    summary = required_text(context_summary, "context_summary", "A context summary for the next owner", MIN_SUMMARY)
+    summary = required_text(
+        context_summary, "context_summary", "A context summary for the next owner", MIN_SUMMARY
+    )
     _check_new_owner(esc, to_person)
     now = timezone.now()
     previous = esc.owner
@@ -325,7 +330,9 @@ def escalation_hand_off(
     notify_people(
         esc, event, [to_person], "escalation_handed_off", summary=summary, previous=previous, due_at=due
     )
-    audit(esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name if previous else None})
+    audit(
+        esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name if previous else None}
+    )
     commit(esc, actor, "Handed off")
     return esc
 
@@ -337,10 +344,14 @@ def _check_new_owner(esc: Escalation, to_person: Person | None) -> None:
         raise ValidationError({"to_person": f"{to_person.full_name} already owns it."})
     if to_person.user is None or not to_person.user.has_perm(Cap.RESPOND_ESCALATION.perm):
         raise ValidationError(
-            {"to_person": f"{to_person.full_name} cannot own escalations (no portal login with a responder role)."}
+            {
+                "to_person": f"{to_person.full_name} cannot own escalations (no portal login with a responder role)."
+            }
         )
     if not ch.reachable(to_person):
-        raise ValidationError({"to_person": f"{to_person.full_name} has no contact method, so could not be told."})
+        raise ValidationError(
+            {"to_person": f"{to_person.full_name} has no contact method, so could not be told."}
+        )
 
 
 @transaction.atomic

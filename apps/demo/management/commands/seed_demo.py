@@ -39,7 +39,15 @@ PEOPLE = [
     ("hr", "Hannah Schmidt", "HR & Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
     ("compliance", "Omar Haddad", "Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE]),
     ("auditor", "Ingrid Novak", "Internal Auditor", "governance", "priya.natarajan", 40, [Role.AUDITOR]),
-    ("govadmin", "Leo Martins", "Governance Administrator", "governance", "priya.natarajan", 40, [Role.GOVERNANCE_ADMIN]),
+    (
+        "govadmin",
+        "Leo Martins",
+        "Governance Administrator",
+        "governance",
+        "priya.natarajan",
+        40,
+        [Role.GOVERNANCE_ADMIN],
+    ),
 ]
 
 DOMAIN = "example.com"
@@ -71,14 +79,21 @@ class Command(BaseCommand):
                 boss = people[f"{manager}@{DOMAIN}"] if manager else None
                 email = email_of(full_name)
                 people[email] = person_upsert(
-                    email=email, full_name=full_name, title=title, team=teams[team],
-                    manager=boss, authority_rank=rank, user=user,
+                    email=email,
+                    full_name=full_name,
+                    title=title,
+                    team=teams[team],
+                    manager=boss,
+                    authority_rank=rank,
+                    user=user,
                 )
             new_policies = seed_policies()
             logins = {u.username: u for u in User.objects.filter(username__in=["staff", "hr", "compliance"])}
             seed_protection(reporter=logins["staff"], officer=logins["hr"], second=logins["compliance"])
         self.stdout.write(
-            self.style.SUCCESS(f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies")
+            self.style.SUCCESS(
+                f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies"
+            )
         )
         self.stdout.write(f"demo logins (password: {DEMO_PASSWORD}):")
         required = {Role(r) for r in settings.OTP_REQUIRED_ROLES}
