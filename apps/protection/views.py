@@ -66,9 +66,9 @@ def private(view):
     return csrf_exempt(wrapped)
 
 
-def _refuse(form, exc: Exception) -> int:
+def _refuse(form, exc: Exception, aliases: dict | None = None) -> int:
     if isinstance(exc, ValidationError):
-        apply_errors(form, error_dict(exc))
+        apply_errors(form, error_dict(exc), aliases)
         return 400
     form.add_error(None, str(exc))
     return 409
@@ -99,7 +99,7 @@ def report_new(request):
                 people_named=data.get("people_named") or (),
             )
         except (ValidationError, Conflict) as exc:
-            status = _refuse(form, exc)
+            status = _refuse(form, exc, {"escalation": "__all__"})  # a hidden field: said above the form
         else:
             if key:
                 return render(request, "protection/receipt.html", {"key": services.format_key(key)})
