@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from apps.accounts.models import User
 from apps.protection import services
 from apps.protection.models import Mode, ProtectionReport, Status
@@ -42,9 +46,21 @@ STORIES = [
 ]
 
 
-def seed_protection(*, reporter: User, officer: User, second: User) -> int:
+def seed_protection(*, reporter: User, officer: User, second: User, manager: User | None = None) -> int:
     if ProtectionReport.objects.exists():
         return 0
+    if manager is not None:
+        # Sam spoke up (an appeal) and is watched; his manager then cut his hours: a flag on
+        # the desk, waiting for an independent officer's sign-off.
+        services.watch_window_open(user=reporter, act="appealed a rejected escalation")
+        services.adverse_action_record(
+            person=reporter,
+            actor=manager,
+            kind="pay_or_hours",
+            takes_effect_on=timezone.localdate() + timedelta(days=14),
+            reason="Team rota change for the new quarter.",
+            recorded_by=officer,
+        )
     for mode, text, path in STORIES:
         report, _ = services.report_file(
             mode=mode, what_happened=text, reporter=None if mode == Mode.ANONYMOUS else reporter

@@ -22,5 +22,6 @@ class ProtectionConfig(AppConfig):
             "adverseaction",
             "protectionflag",
             "integrationtoken",
+            "checkin",
         ):
             register_scoper(f"protection.{model}", lambda _obj: CONFINED)

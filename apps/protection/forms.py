@@ -117,3 +117,25 @@ class SignOffForm(BootstrapMixin, forms.Form):
 
 class CloseFlagForm(BootstrapMixin, forms.Form):
     note = forms.CharField(label="What was done", max_length=LIMIT)
+
+
+class CheckInForm(BootstrapMixin, forms.Form):
+    check_in = forms.ChoiceField(widget=forms.HiddenInput)
+    answer = forms.TypedChoiceField(
+        label="Is anything happening to you because you escalated?",
+        choices=[("no", "No"), ("yes", "Yes")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    text = forms.CharField(
+        label="If yes, what? (optional)",
+        max_length=LIMIT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["check_in"].choices = choices
+        if choices:
+            self.fields["check_in"].initial = choices[0][0]

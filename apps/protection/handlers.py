@@ -9,10 +9,11 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from guardian.shortcuts import assign_perm
 
-from apps.protection.models import ProtectionReport, Status
+from apps.protection.models import CheckIn, ProtectionReport, Status
 from apps.protection.services import clocks
 from apps.protection.services.cases import excluded_ids, reviewer_ids
 from apps.protection.services.common import REVIEW_PERM, audit, case_path, officers, tell
+from apps.protection.services.watch import CHECK_IN
 from apps.timers.models import Deadline
 from apps.timers.registry import register
 
@@ -110,4 +111,23 @@ def unopened(deadline: Deadline) -> None:
         subject_line=f"You are the backup reviewer of protection case {report.reference}",
         body="Nobody has opened this case for 2 days. Please open and acknowledge it.",
         path=case_path(report),
+    )
+
+
+@register(CHECK_IN, label="Protection check-in")
+def check_in(deadline: Deadline) -> None:
+    """Ask the watched person, privately, whether anything is happening to them."""
+    item = CheckIn.objects.filter(pk=deadline.subject_id, answered_at=None).first()
+    user = get_user_model().objects.filter(pk=deadline.payload.get("user"), is_active=True).first()
+    if item is None or user is None:
+        return
+    tell(
+        user,
+        event_key=f"protection:check-in:{item.pk}",
+        subject_line="A private question from HR and compliance",
+        body=(
+            f"It is {item.weeks} weeks since you spoke up. Is anything happening to you because you "
+            "escalated? Only you see this question; answer it in the portal."
+        ),
+        path="/protection/check-ins/",
     )

@@ -16,6 +16,7 @@ PeopleOf = Callable[[int], set[int]]  # escalation id -> user ids linked to it
 ManagersOf = Callable[[set[int]], set[int]]  # user ids -> user ids of their managers (whole line)
 ActorLink = Callable[[int, int], list[str]]  # (escalation id, actor user id) -> links in words
 EscalationOf = Callable[[int, object], "EscalationRef | None"]  # (escalation id, user) -> ref
+TeamsOf = Callable[[set[int]], dict[int, str]]  # user ids -> their org unit's name
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ _people: list[PeopleOf] = []
 _managers: list[ManagersOf] = []
 _actor_links: list[ActorLink] = []
 _escalation_of: list[EscalationOf] = []
+_teams: list[TeamsOf] = []
 
 
 def register(
@@ -37,12 +39,14 @@ def register(
     managers_of: ManagersOf | None = None,
     actor_link: ActorLink | None = None,
     escalation_of: EscalationOf | None = None,
+    teams_of: TeamsOf | None = None,
 ) -> None:
     for fn, registry in (
         (people_of, _people),
         (managers_of, _managers),
         (actor_link, _actor_links),
         (escalation_of, _escalation_of),
+        (teams_of, _teams),
     ):
         if fn is not None and fn not in registry:
             registry.append(fn)
@@ -72,3 +76,10 @@ def escalation_for(escalation_id: int, user) -> EscalationRef | None:
         if found is not None:
             return found
     return None
+
+
+def teams_of(user_ids: set[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for fn in _teams:
+        found.update(fn(set(user_ids)))
+    return found

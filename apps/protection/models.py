@@ -253,3 +253,25 @@ class IntegrationToken(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CheckIn(models.Model):
+    """A private question to a watched person at 2, 6 and 12 weeks: "is anything happening to you
+    because you escalated?". Held under the window's pseudonym, like the window: the person finds
+    their own check-ins by it; nobody can list whose they are."""
+
+    window = models.ForeignKey(WatchWindow, on_delete=models.CASCADE, related_name="check_ins")
+    pseudonym = models.CharField(max_length=64, db_index=True)
+    weeks = models.PositiveSmallIntegerField()
+    due_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    something_happening = models.BooleanField(null=True, blank=True)
+
+    history = tracked_history()
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [models.UniqueConstraint(fields=["window", "weeks"], name="protection_checkin_once")]
+
+    def __str__(self) -> str:
+        return f"Check-in at {self.weeks} weeks"

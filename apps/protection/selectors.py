@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.accounts.roles import Cap
 from apps.audit.services import record
+from apps.protection import links
 from apps.protection.models import (
     AdverseAction,
     CaseEntry,
@@ -215,4 +216,18 @@ def statistics() -> dict[str, list[Count_]]:
         "by_status": [_suppress(label, by_status.get(value, 0)) for value, label in Status.choices],
         "timeliness": timeliness,
         "flags": flags,
+        "flags_by_unit": _flags_by_unit(),
     }
+
+
+def _flags_by_unit() -> list[Count_]:
+    """Flags by the org unit of the person acted against (from the domain, through links)."""
+    per_person = dict(
+        ProtectionFlag.objects.values_list("action__person_id").annotate(n=Count("pk")).order_by()
+    )
+    units = links.teams_of(set(per_person))
+    counts: dict[str, int] = {}
+    for person_id, n in per_person.items():
+        unit = units.get(person_id, "No unit")
+        counts[unit] = counts.get(unit, 0) + n
+    return [_suppress(unit, n) for unit, n in sorted(counts.items())]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("follow/", views.follow, name="follow"),
     path("mine/", views.mine, name="mine"),
     path("mine/<int:pk>/", views.mine_case, name="mine_case"),
+    path("check-ins/", views.check_ins, name="check_ins"),
     path("desk/", views.desk, name="desk"),
     path("cases/<int:pk>/", views.case, name="case"),
     path("cases/<int:pk>/take/", views.take, name="take"),

@@ -27,6 +27,7 @@ from apps.protection import selectors, services
 from apps.protection.forms import (
     AdverseActionForm,
     AssignForm,
+    CheckInForm,
     CloseFlagForm,
     DisclosureDecisionForm,
     KeyForm,
@@ -65,9 +66,9 @@ def private(view):
     return csrf_exempt(wrapped)
 
 
-def _refuse(form, exc: Exception) -> int:
+def _refuse(form, exc: Exception, aliases: dict | None = None) -> int:
     if isinstance(exc, ValidationError):
-        apply_errors(form, error_dict(exc))
+        apply_errors(form, error_dict(exc), aliases)
         return 400
     form.add_error(None, str(exc))
     return 409
@@ -98,7 +99,7 @@ def report_new(request):
                 people_named=data.get("people_named") or (),
             )
         except (ValidationError, Conflict) as exc:
-            status = _refuse(form, exc)
+            status = _refuse(form, exc, {"escalation": "__all__"})  # a hidden field: said above the form
         else:
             if key:
                 return render(request, "protection/receipt.html", {"key": services.format_key(key)})
@@ -188,6 +189,39 @@ def mine_case(request, pk: int):
         {"report": report, "entries": entries, "reply": reply},
         status=status,
     )
+
+
+@authenticated
+@private
+def check_ins(request):
+    """The signed-in person's own due check-ins (found by their pseudonym); a yes opens a
+    confidential report about the escalation."""
+    due = services.check_ins_due(request.user)
+    form = CheckInForm(request.POST or None, choices=[(str(c.pk), f"{c.weeks} weeks") for c in due])
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        item = next(c for c in due if str(c.pk) == form.cleaned_data["check_in"])
+        try:
+            report = services.check_in_answer(
+                check_in=item,
+                user=request.user,
+                something_happening=form.cleaned_data["answer"],
+                text=form.cleaned_data["text"],
+            )
+        except (ValidationError, Conflict) as exc:
+            status = _refuse(form, exc)
+        else:
+            if report is not None:
+                messages.success(
+                    request,
+                    f"Thank you. We opened case {report.reference}; HR will acknowledge it within 7 days.",
+                )
+                return redirect("protection:mine_case", report.pk)
+            messages.success(request, "Thank you. We will ask again at the next check-in.")
+            return redirect("protection:check_ins")
+    elif request.method == "POST":
+        status = 400
+    return render(request, "protection/check_ins.html", {"due": due, "form": form}, status=status)
 
 
 # --- HR and compliance -------------------------------------------------------------------------

@@ -69,3 +69,6 @@ def test_it_gives_hr_a_working_protection_desk():
     assert officers.count() == 2
     assert set(ProtectionReport.objects.values_list("status", flat=True)) == set(Status.values)
     assert IdentityDisclosure.objects.filter(status="pending", requested_by__username="hr").exists()
+    from apps.protection.models import ProtectionFlag
+
+    assert ProtectionFlag.objects.filter(closed_at=None, action__actor__username="manager").count() == 1

@@ -77,3 +77,21 @@ def test_the_desk_lists_unassigned_cases_without_their_text(client, officer, sec
     assert services.reviewer_ids(report) == {second_officer.pk}
     client.force_login(officer)
     assert client.get(reverse("protection:case", args=[report.pk])).status_code == 404
+
+
+def test_flags_are_counted_by_unit_with_small_counts_suppressed(client, auditor):
+    from datetime import date
+
+    from apps.protection import selectors
+    from tests.approvals.conftest import build_org
+    from tests.escalations.conftest import raise_one
+
+    org = build_org()
+    raise_one(org)
+    services.adverse_action_record(
+        person=org.raiser, actor=org.lead, kind="transfer", takes_effect_on=date(2030, 1, 1), reason="Reorg."
+    )
+    [row] = selectors.statistics()["flags_by_unit"]
+    assert row.value is None and row.shown == "fewer than 5"
+    client.force_login(auditor)
+    assert "Flags by unit" in client.get(reverse("protection:statistics")).content.decode()

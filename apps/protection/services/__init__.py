@@ -18,6 +18,8 @@ from apps.protection.services.intake import attempt_allowed, format_key, report_
 from apps.protection.services.watch import (
     adverse_action_record,
     adverse_action_sign_off,
+    check_in_answer,
+    check_ins_due,
     flag_close,
     integration_for,
     integration_token_create,
@@ -30,6 +32,8 @@ __all__ = [
     "adverse_action_record",
     "adverse_action_sign_off",
     "attempt_allowed",
+    "check_in_answer",
+    "check_ins_due",
     "disclosure_decide",
     "disclosure_request",
     "excluded_ids",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
@@ -22,8 +22,9 @@ from django.utils.crypto import salted_hmac
 from apps.audit.services import record
 from apps.common.errors import Conflict
 from apps.protection import links
-from apps.protection.models import AdverseAction, IntegrationToken, ProtectionFlag, WatchWindow
+from apps.protection.models import AdverseAction, CheckIn, IntegrationToken, ProtectionFlag, WatchWindow
 from apps.protection.services.common import is_officer, officers, setting, tell
+from apps.timers.services import deadline_schedule
 
 FLAG_PATH = "/protection/flags/"
 
@@ -56,7 +57,59 @@ def watch_window_open(
         ends_at=ends,
     )
     record(action="protection.watch_opened", target=window, data={"act": act, "escalation": escalation_ref})
+    check_ins_schedule(window=window, user=user)
     return window
+
+
+CHECK_IN = "protection.check_in"
+CHECK_IN_WEEKS = (2, 6, 12)
+
+
+def check_ins_schedule(*, window: WatchWindow, user) -> None:
+    """The check-ins of a new window. The deadline's payload carries the user id (to tell them
+    when it is due): the timers' table is for operations, not HR, and shows no payload."""
+    for weeks in CHECK_IN_WEEKS:
+        check_in = CheckIn.objects.create(
+            window=window,
+            pseudonym=window.pseudonym,
+            weeks=weeks,
+            due_at=window.opens_at + timedelta(weeks=weeks),
+        )
+        deadline_schedule(kind=CHECK_IN, due_at=check_in.due_at, subject=check_in, payload={"user": user.pk})
+
+
+def check_ins_due(user) -> list[CheckIn]:
+    return list(
+        CheckIn.objects.filter(pseudonym=pseudonym(user.pk), answered_at=None, due_at__lte=timezone.now())
+        .select_related("window")
+        .order_by("due_at")
+    )
+
+
+@transaction.atomic
+def check_in_answer(*, check_in: CheckIn, user, something_happening: bool, text: str = ""):
+    """A yes opens a confidential report linked to the escalation; the answer itself is kept
+    under the pseudonym. Returns the report, or None for a no."""
+    from apps.protection.services.intake import report_file
+
+    check_in = CheckIn.objects.select_for_update().select_related("window").get(pk=check_in.pk)
+    if check_in.pseudonym != pseudonym(user.pk):
+        raise Conflict("This check-in is not yours.")
+    if check_in.answered_at:
+        raise Conflict("You already answered this check-in.")
+    check_in.answered_at, check_in.something_happening = timezone.now(), something_happening
+    check_in.save(update_fields=["answered_at", "something_happening"])
+    record(action="protection.check_in_answered", target=check_in, data={"yes": something_happening})
+    if not something_happening:
+        return None
+    text = (
+        (text or "").strip()
+        or f"At the {check_in.weeks}-week check-in I said something is happening to me because I escalated."
+    )
+    report, _ = report_file(
+        mode="confidential", what_happened=text, reporter=user, escalation_id=check_in.window.escalation_id
+    )
+    return report
 
 
 def watched_windows(user, when=None):

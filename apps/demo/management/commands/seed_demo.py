@@ -90,8 +90,10 @@ class Command(BaseCommand):
                     user=user,
                 )
             new_policies = seed_policies()
-            logins = {u.username: u for u in User.objects.filter(username__in=["staff", "hr", "compliance"])}
-            seed_protection(reporter=logins["staff"], officer=logins["hr"], second=logins["compliance"])
+            logins = {u.username: u for u in User.objects.filter(username__in=["staff", "hr", "compliance", "manager"])}
+            seed_protection(
+                reporter=logins["staff"], officer=logins["hr"], second=logins["compliance"], manager=logins["manager"]
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies"
