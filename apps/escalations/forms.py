@@ -166,9 +166,17 @@ class HandOffForm(VersionedForm):
 
 class EscalateForm(ReasonForm):
     to_level = forms.TypedChoiceField(coerce=int, choices=(), required=False, label="To level")
+    manager_conflicted = forms.BooleanField(
+        required=False,
+        label="My manager is part of what I am raising",
+        help_text="The approval then goes to the next person up the line instead. Saying so is a "
+        "protected act: nobody may retaliate against you for it.",
+    )
 
-    def __init__(self, *args, levels=(), **kwargs):
+    def __init__(self, *args, levels=(), raiser: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not raiser or not any(lvl.requires_approval for lvl in levels):
+            del self.fields["manager_conflicted"]  # only the raiser has "my manager" to speak of
         self.fields["to_level"].choices = [
             (
                 lvl.order,

@@ -43,8 +43,11 @@ class GateStatus:
 
 
 class ApprovalGate(Protocol):
-    def open(self, *, escalation, level: FrozenLevel, actor, reason: str) -> ApprovalOpened:
-        """Open a request for ``level`` in the caller's transaction (the escalation is locked)."""
+    def open(
+        self, *, escalation, level: FrozenLevel, actor, reason: str, manager_conflicted: bool = False
+    ) -> ApprovalOpened:
+        """Open a request for ``level`` in the caller's transaction (the escalation is locked);
+        ``manager_conflicted``: the raiser says their manager is part of it, so it goes past them."""
 
     def withdraw(self, *, escalation, actor, reason: str) -> None:
         """Withdraw any pending request of the escalation (it was withdrawn or resolved)."""
@@ -54,7 +57,9 @@ class ApprovalGate(Protocol):
 
 
 class _NoGate:
-    def open(self, *, escalation, level: FrozenLevel, actor, reason: str) -> ApprovalOpened:
+    def open(
+        self, *, escalation, level: FrozenLevel, actor, reason: str, manager_conflicted: bool = False
+    ) -> ApprovalOpened:
         raise GateClosed(
             f"Level {level.order} ({level.name}) is reached only through a manager's approval, "
             "and no approval engine is installed."

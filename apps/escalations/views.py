@@ -194,7 +194,10 @@ def _blank_forms(request, esc: Escalation, actions) -> dict:
         )
     if actions.escalate_to:
         forms["escalate"] = EscalateForm(
-            initial=initial, levels=actions.escalate_to, auto_id=_ids("escalate")
+            initial=initial,
+            levels=actions.escalate_to,
+            raiser=esc.raiser_id == request.user.pk,
+            auto_id=_ids("escalate"),
         )
     if actions.de_escalate_to:
         forms["de_escalate"] = EscalateForm(
@@ -262,7 +265,9 @@ def _reason_form(request, esc):
 
 
 def _escalate_form(name: str):
-    return lambda request, esc: EscalateForm(request.POST, levels=esc.levels, auto_id=_ids(name))
+    return lambda request, esc: EscalateForm(
+        request.POST, levels=esc.levels, raiser=esc.raiser_id == request.user.pk, auto_id=_ids(name)
+    )
 
 
 @escalation_verb("reason", _reason_form)
@@ -301,6 +306,7 @@ def escalate(request, esc, data) -> str:
         actor=request.user,
         reason=data["reason"],
         to_level=data["to_level"],
+        manager_conflicted=data.get("manager_conflicted", False),
         expected_version=data["version"],
     )
     gate = selectors.gate_status(Escalation.objects.get(pk=esc.pk), request.user)

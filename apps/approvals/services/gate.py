@@ -20,6 +20,7 @@ from apps.approvals.services.common import (
     lock,
     log_decision,
     open_approval,
+    protected_act,
     settle,
     tell,
 )
@@ -32,8 +33,21 @@ from apps.escalations.models import Escalation, Status
 class EscalationGate:
     """Registered with apps.escalations: the only way an executive level is reached."""
 
-    def open(self, *, escalation: Escalation, level: FrozenLevel, actor, reason: str) -> ApprovalOpened:
+    def open(
+        self,
+        *,
+        escalation: Escalation,
+        level: FrozenLevel,
+        actor,
+        reason: str,
+        manager_conflicted: bool = False,
+    ) -> ApprovalOpened:
         excluded = routing.excluded_for_escalation(escalation, level)
+        conflicted = (
+            escalation.raiser_person.manager if manager_conflicted and escalation.raiser_person else None
+        )
+        if conflicted is not None:
+            excluded.add(conflicted.pk)  # the raiser says their manager is part of it: past them
         requester = actor or escalation.raiser
         # The raiser's manager decides, whoever pressed the button (DESIGN.md).
         approver = routing.first_approver(
@@ -49,7 +63,13 @@ class EscalationGate:
             escalation=escalation,
             level=level,
             approver=approver,
-            route="manager" if approver.pk in _line_ids(escalation.raiser) else "next available approver",
+            route=(
+                "next up the line: the raiser's manager is conflicted"
+                if conflicted is not None
+                else "manager"
+                if approver.pk in _line_ids(escalation.raiser)
+                else "next available approver"
+            ),
             due_at=decide_by(escalation, level_timeout(level)),
             requested_by=requester,
             excluded=excluded,
@@ -57,6 +77,13 @@ class EscalationGate:
         draft_brief(approval)
         key = tell(approval, [approver], "approval_requested", "requested")
         audit(approval, "requested", actor, reason=reason)
+        if conflicted is not None:
+            protected_act(
+                approval,
+                actor,
+                f"said their manager ({conflicted.full_name}) is part of what they raised",
+                reason,
+            )
         return ApprovalOpened(
             approver_name=approver.full_name, due_at=approval.due_at, approval_id=approval.pk, event_key=key
         )

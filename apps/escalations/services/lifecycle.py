@@ -189,7 +189,9 @@ def escalation_raise(
     del esc.skip_history_when_saving
     grant_participant(esc, actor)
     # Whoever raises a concern is protected from retaliation for it (issue 10): a watch window.
-    watch_window_open(user=actor, act="raised an escalation", escalation_id=esc.pk, escalation_ref=esc.reference)
+    watch_window_open(
+        user=actor, act="raised an escalation", escalation_id=esc.pk, escalation_ref=esc.reference
+    )
     timeline_event(
         esc,
         Kind.RAISED,
@@ -361,9 +363,12 @@ def escalation_escalate(
     actor,
     reason: str,
     to_level: int | None = None,
+    manager_conflicted: bool = False,
     expected_version: int | None = None,
 ) -> Escalation:
-    """Move the escalation up the chain (to the next level, or a chosen higher one)."""
+    """Move the escalation up the chain (to the next level, or a chosen higher one). The raiser
+    may say their manager is part of what they raised (``manager_conflicted``): an approval the
+    level needs then goes past that manager, recorded as a protected act."""
     esc = lock(escalation, expected_version)
     require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "escalated")
     require_participant(esc, actor, "escalate")
@@ -378,6 +383,10 @@ def escalation_escalate(
             f"Your role may not escalate to level {target} ({level.name}) under this policy."
         )
     reason = required_text(reason, "reason", "The reason for escalating", MIN_REASON)
+    if manager_conflicted and esc.raiser_id != actor.pk:
+        raise ValidationError(
+            {"manager_conflicted": "Only the person who raised it can say their manager is part of it."}
+        )
     now = timezone.now()
     event = timeline_event(
         esc,
@@ -392,7 +401,9 @@ def escalation_escalate(
         level=target,
         reason=reason,
     )
-    enter_level(esc, order=target, actor=actor, now=now, cause="escalated")
+    enter_level(
+        esc, order=target, actor=actor, now=now, cause="escalated", manager_conflicted=manager_conflicted
+    )
     # The owner keeps working on it and hears that more authority is engaged (unless they asked).
     owner = esc.owner
     told = owner if owner is not None and owner != esc.engaged and owner.user_id != actor.pk else None

@@ -38,7 +38,14 @@ Kind = TimelineEvent.Kind
 
 
 def enter_level(
-    esc: Escalation, *, order: int, actor, now: datetime, cause: str, approved: bool = False
+    esc: Escalation,
+    *,
+    order: int,
+    actor,
+    now: datetime,
+    cause: str,
+    approved: bool = False,
+    manager_conflicted: bool = False,
 ) -> None:
     """Route to level ``order``: levels nobody can reach right now are skipped at once (and say
     so); a level that requires approval goes through the gate unless it was just approved."""
@@ -48,7 +55,7 @@ def enter_level(
             _top_of_chain(esc, now)
             return
         if level.requires_approval and not approved:
-            _request_approval(esc, level, actor, cause)
+            _request_approval(esc, level, actor, cause, manager_conflicted=manager_conflicted)
             return
         person = ch.level_contact(level, now)
         if person is None:
@@ -128,9 +135,13 @@ def _reached_message(esc: Escalation, level: FrozenLevel, person: Person, due_at
     )
 
 
-def _request_approval(esc: Escalation, level: FrozenLevel, actor, cause: str) -> None:
+def _request_approval(
+    esc: Escalation, level: FrozenLevel, actor, cause: str, *, manager_conflicted: bool = False
+) -> None:
     try:
-        opened = approval_gate().open(escalation=esc, level=level, actor=actor, reason=cause)
+        opened = approval_gate().open(
+            escalation=esc, level=level, actor=actor, reason=cause, manager_conflicted=manager_conflicted
+        )
     except GateClosed as exc:
         if actor is not None:
             raise Conflict(str(exc)) from None
