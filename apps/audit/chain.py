@@ -9,6 +9,7 @@ chain after the walk: the walk covers the rows before it).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from django.contrib.auth import get_user_model
@@ -20,6 +21,9 @@ from apps.audit.models import AuditEvent, ChainVerification
 from apps.audit.services import record, verify_chain
 from apps.notifications.services import Recipient, notify
 
+# A verification still waiting or running after this was lost with its worker (acks_late
+# redelivers the task, but the row is already claimed): it no longer blocks the next one.
+STALE = timedelta(hours=6)
 # Who is told of a broken chain: compliance (HR/Compliance officers) and auditors.
 TOLD_OF_BREAKS = (Role.HR_COMPLIANCE, Role.AUDITOR)
 
@@ -31,6 +35,10 @@ def chain_verification_request(
     from apps.audit import tasks
 
     with transaction.atomic():
+        ChainVerification.objects.filter(
+            status__in=[ChainVerification.Status.QUEUED, ChainVerification.Status.RUNNING],
+            requested_at__lt=timezone.now() - STALE,
+        ).update(status=ChainVerification.Status.ABANDONED, finished_at=timezone.now())
         pending = ChainVerification.objects.filter(
             status__in=[ChainVerification.Status.QUEUED, ChainVerification.Status.RUNNING]
         ).first()

@@ -119,6 +119,7 @@ class ChainVerification(models.Model):
         RUNNING = "running", "Verifying"
         INTACT = "intact", "Intact"
         BROKEN = "broken", "Broken"
+        ABANDONED = "abandoned", "Abandoned (no worker finished it)"
 
     class Trigger(models.TextChoices):
         NIGHTLY = "nightly", "Nightly check"
@@ -144,7 +145,7 @@ class ChainVerification(models.Model):
 
     @property
     def done(self) -> bool:
-        return self.status in (self.Status.INTACT, self.Status.BROKEN)
+        return self.status in (self.Status.INTACT, self.Status.BROKEN, self.Status.ABANDONED)
 
     @property
     def percent(self) -> int:

@@ -191,6 +191,6 @@ def chain_health() -> dict:
     recent = list(ChainVerification.objects.order_by("-requested_at", "-id")[:10])
     return {
         "verifications": recent,
-        "last": next((v for v in recent if v.done), None),
+        "last": next((v for v in recent if v.status in ("intact", "broken")), None),
         "running": next((v for v in recent if not v.done), None),
     }

@@ -123,3 +123,16 @@ def test_auditors_read_the_health_but_cannot_start_a_verification(client, audito
     assert not ChainVerification.objects.exists()
     client.force_login(raiser)
     assert client.get(reverse("audit:chain")).status_code == 403
+
+
+def test_a_verification_lost_with_its_worker_does_not_block_the_next(events):
+    from datetime import timedelta
+
+    from apps.audit.tasks import verify_chain_nightly
+
+    lost = ChainVerification.objects.create(
+        trigger="nightly", status="running", requested_at=timezone.now() - timedelta(days=1)
+    )
+    assert verify_chain_nightly() == "intact"
+    lost.refresh_from_db()
+    assert lost.status == "abandoned" and ChainVerification.objects.filter(status="intact").count() == 1
