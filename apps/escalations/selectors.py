@@ -253,7 +253,7 @@ class Dashboard:
 
 
 def dashboard(user, *, limit: int = 10) -> Dashboard:
-    """What I raised, what I own, what breaches next: three queries whatever the data size."""
+    """What I raised, what I work on, what breaches next: three queries whatever the data size."""
     base = for_list(user)
     person = person_of(user)
     # A raiser always takes part in what they raised: their own rows need no visibility test.
@@ -263,10 +263,11 @@ def dashboard(user, *, limit: int = 10) -> Dashboard:
         .filter(raiser=user)
         .order_by("-raised_at")[:limit]
     )
+    # Mine to work on: what I own, what reached me, and what I owned before and still help with
+    # as a responder (issue 12: escalating never takes the case away from the people on it).
+    mine = Q(owner=person) | Q(engaged=person) | Q(responders=person)
     owned = (
-        list(
-            base.filter(Q(owner=person) | Q(engaged=person), status__in=ACTIVE).order_by("next_due_at")[:limit]
-        )
+        list(base.filter(mine, status__in=ACTIVE).distinct().order_by("next_due_at")[:limit])
         if person
         else []
     )

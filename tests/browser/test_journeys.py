@@ -288,7 +288,7 @@ def test_the_previous_owner_updates_the_stakeholders_and_resolves(page, sign_in,
     check_page(page, size=size, shot=photo, step="1-home")
     follow_nav(page, "Escalations")
     check_page(page, size=size, shot=photo, step="2-escalations")
-    page.get_by_role("region", name="Breaches next").get_by_role("link", name=esc.reference).click()
+    page.get_by_role("region", name="What I own or work on").get_by_role("link", name=esc.reference).click()
     expect(page.locator("#owner")).to_contain_text("Omar Haddad")
     check_page(page, size=size, shot=photo, step="3-escalation")
 
