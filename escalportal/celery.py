@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "escalportal.settings")
 
@@ -43,6 +44,16 @@ def install_beat_schedule(sender: Celery, **kwargs) -> None:
             "schedule": interval,
             # A sweep still queued when the next is due is superseded by it.
             "options": {"expires": interval * 2},
+        },
+        # The audit chain, verified every night; a break is told to compliance (apps.audit.chain).
+        "verify-audit-chain": {
+            "task": "audit.verify_chain_nightly",
+            "schedule": crontab(hour=2, minute=30),
+        },
+        # Records past their retention period, removed unless held; leaves a tombstone event.
+        "purge-expired-records": {
+            "task": "audit.purge_expired",
+            "schedule": crontab(hour=3, minute=15),
         },
         "retry-pending-notifications": {
             "task": "notifications.retry_pending",

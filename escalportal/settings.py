@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.policies",
     "apps.escalations",
     "apps.approvals",
+    "apps.protection",
     "apps.demo",
 ]
 
@@ -81,11 +82,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Times on every page in the reader's own zone (Person.timezone).
+    "apps.contacts.middleware.ReaderTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages: an ended session says why on the sign-in page.
     "apps.accounts.middleware.SessionLifetimeMiddleware",
     "apps.accounts.middleware.TwoFactorMiddleware",
     "apps.accounts.middleware.NoStoreMiddleware",
+    # Auditors change nothing: their writes are refused before any view (issue 11).
+    "apps.audit.middleware.ReadOnlyAuditorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -210,6 +215,8 @@ ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = True
 
 LANGUAGE_CODE = "en-gb"
+# Dates and times are typed as ISO whatever the locale (escalportal/formats).
+FORMAT_MODULE_PATH = ["escalportal.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -17,6 +17,7 @@ urlpatterns = [
     path("escalations/", include("apps.escalations.urls")),
     path("approvals/", include("apps.approvals.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("protection/", include("apps.protection.urls")),
     path("admin/", admin.site.urls),
 ]
 

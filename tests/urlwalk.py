@@ -127,7 +127,10 @@ class World:
     briefs: dict[str, object]  # executive briefs: pending (not sent), approved (sent)
     window: object
     freeze: object
+    calendar_change: object = None
     people: list = field(default_factory=list)
+    protection: dict = field(default_factory=dict)  # reports, disclosure, flag, action
+    holds: list = field(default_factory=list)  # legal holds (apps.audit.retention)
 
     def with_role(self, role: Role) -> list[str]:
         """The keys of ``users`` who have ``role`` (one user per role at least)."""
@@ -140,7 +143,8 @@ def build_world() -> World:
     from apps.accounts.models import User
     from apps.approvals.services import approval_decide
     from apps.escalations import services as esc
-    from apps.policies.models import ChangeFreeze, MaintenanceWindow
+    from apps.policies.models import BusinessCalendar, CalendarChange, ChangeFreeze, MaintenanceWindow
+    from apps.policies.services import calendar_change_schedule
     from apps.policies.windows import change_freeze_save, maintenance_window_save
     from tests.approvals.conftest import ask_for_the_cto, build_org, to_level_two
     from tests.escalations.conftest import raise_one
@@ -212,6 +216,16 @@ def build_world() -> World:
         actor=admin,
         reason="Year-end trading freeze.",
     )
+    calendar = org.policy.calendar
+    calendar_change = calendar_change_schedule(
+        calendar=calendar,
+        target=BusinessCalendar(**{name: getattr(calendar, name) for name in CalendarChange.FIELDS}),
+        closures=[],
+        effective_at=now + timedelta(days=30),
+        actor=admin,
+        reason="Planned: same hours, closures cleared.",
+    )
+    protection = _protection_world(users, escalations["open"])
     return World(
         users={k: User.objects.get(pk=u.pk) for k, u in users.items()},  # fresh: roles cached per instance
         team=team,
@@ -224,8 +238,59 @@ def build_world() -> World:
         briefs={key: requests[key].brief for key in ("pending", "approved")},
         window=window,
         freeze=freeze,
+        calendar_change=calendar_change,
         people=[reachable_person(team=team, full_name="Noor Haddad")],
+        protection=protection,
+        holds=[_legal_hold(escalations["closed"], admin)],
     )
+
+
+def _legal_hold(escalation, actor):
+    from apps.audit.retention import legal_hold_place
+
+    return legal_hold_place(
+        target_type="escalation",
+        target_id=str(escalation.pk),
+        target_repr=escalation.reference,
+        actor=actor,
+        reason="Employment tribunal claim: keep everything.",
+    )
+
+
+def _protection_world(users: dict, open_escalation) -> dict:
+    """A confidential case by the raiser about the open escalation, naming the lead (reviewed by
+    the HR officer, who asked for the identity), an anonymous case nobody has taken, and the
+    lead's demotion of the raiser (flagged, waiting for sign-off)."""
+    from datetime import date
+
+    from apps.protection import services as protection
+
+    confidential, _ = protection.report_file(
+        mode="confidential",
+        what_happened="My hours were cut after I raised the payments escalation.",
+        reporter=users["raiser"],
+        escalation_id=open_escalation.pk,
+        people_named=[users["lead"]],
+    )
+    protection.reviewer_assign(report=confidential, reviewer=users["hr_officer"], actor=users["hr_officer"])
+    anonymous, _ = protection.report_file(mode="anonymous", what_happened="I was moved to nights.")
+    disclosure = protection.disclosure_request(
+        report=confidential, actor=users["hr_officer"], reason="We need to interview them."
+    )
+    action = protection.adverse_action_record(
+        person=users["raiser"],
+        actor=users["lead"],
+        kind="demotion",
+        takes_effect_on=date(2030, 1, 1),
+        reason="Grade review.",
+        recorded_by=users["hr_officer"],
+    )
+    return {
+        "reports": [confidential, anonymous],
+        "disclosure": disclosure,
+        "flag": action.flags.first(),
+        "action": action,
+    }
 
 
 def _escalation_verbs() -> tuple:
@@ -249,6 +314,7 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "policies:review": lambda w: [{"pk": w.policy.pk}],
     "policies:calendar": lambda w: [{"pk": w.calendar.pk}],
     "policies:calendar_edit": lambda w: [{"pk": w.calendar.pk}],
+    "policies:calendar_change_cancel": lambda w: [{"pk": w.calendar_change.pk}],
     "escalations:detail": lambda w: [{"pk": e.pk} for e in w.escalations.values()],
     **{
         f"escalations:{verb.__name__}": (lambda w: [{"pk": e.pk} for e in w.escalations.values()])
@@ -262,6 +328,23 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "approvals:brief": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
     "approvals:brief_ack": lambda w: [{"pk": b.pk} for b in w.briefs.values()],
     "account:password_reset_confirm": lambda w: [_reset_link(w.users["raiser"])],
+    "protection:mine_case": lambda w: [{"pk": r.pk} for r in w.protection["reports"]],
+    "protection:case": lambda w: [{"pk": r.pk} for r in w.protection["reports"]],
+    "protection:take": lambda w: [{"pk": r.pk} for r in w.protection["reports"]],
+    "protection:disclosure": lambda w: [{"pk": w.protection["disclosure"].pk}],
+    "protection:flag_close": lambda w: [{"pk": w.protection["flag"].pk}],
+    "protection:sign_off": lambda w: [{"pk": w.protection["action"].pk}],
+    "audit:retention_rule": lambda w: [{"key": "escalations"}, {"key": "audit_events"}],
+    "audit:hold_release": lambda w: [{"pk": h.pk} for h in w.holds],
+    "audit:evidence": lambda w: [{"pk": e.pk} for e in w.escalations.values()],
+    "audit:object_history": lambda w: [
+        *({"kind": "escalation", "pk": e.pk} for e in w.escalations.values()),
+        *({"kind": "brief", "pk": b.pk} for b in w.briefs.values()),
+        *({"kind": "approval", "pk": r.pk} for r in w.requests.values()),
+        {"kind": "person", "pk": _people(w)[0].pk},
+        {"kind": "policy", "pk": w.policy.pk},
+        {"kind": "rotation", "pk": w.rotation.pk},
+    ],
 }
 
 

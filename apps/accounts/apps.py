@@ -10,7 +10,10 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from apps.accounts import audit_labels
         from apps.accounts.sessions import start_clock
+
+        audit_labels.register()
 
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         user_logged_in.connect(start_clock, dispatch_uid="accounts.start_clock")

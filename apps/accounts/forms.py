@@ -12,7 +12,9 @@ class CodeForm(forms.Form):
     code = forms.CharField(
         label="Code",
         max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
     )
 
     def clean_code(self) -> str:
@@ -38,8 +40,21 @@ class PortalPasswordResetForm(PasswordResetForm):
     """Django's form (it tells nobody whether an address has an account, and skips accounts with
     no usable password, such as single sign-on ones); each email sent is audited."""
 
-    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
-                  html_email_template_name=None) -> None:
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ) -> None:
         user_password_reset_requested(user=context["user"])
-        super().send_mail(subject_template_name, email_template_name, context, from_email, to_email,
-                          html_email_template_name)
+        super().send_mail(
+            subject_template_name,
+            email_template_name,
+            context,
+            from_email,
+            to_email,
+            html_email_template_name,
+        )

@@ -35,7 +35,10 @@ NAV = [
     NavItem("On call", "contacts:on_call", group="Directory"),
     NavItem("Decision log", "approvals:log", Cap.BROWSE_AUDIT, group="Records"),
     NavItem("Audit trail", "audit:events", Cap.BROWSE_AUDIT, group="Records"),
+    NavItem("Change history", "audit:history", Cap.BROWSE_AUDIT, group="Records"),
+    NavItem("Retention", "audit:retention", Cap.SEE_OPERATIONS, group="Records"),
     NavItem("Timers", "timers:overview", Cap.SEE_OPERATIONS, group="Records"),
+    NavItem("Protection desk", "protection:desk", Cap.WORK_PROTECTION_CASES),
     NavItem("Admin", "admin:index", Cap.EDIT_POLICIES, staff_only=True),
 ]
 

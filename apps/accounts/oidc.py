@@ -49,7 +49,9 @@ def identity_from_claims(claims: dict) -> SignOnIdentity:
     return SignOnIdentity(
         subject=str(claims["sub"]),
         email=str(claims.get("email") or ""),
-        email_verified=claims.get("email_verified") if isinstance(claims.get("email_verified"), bool) else None,
+        email_verified=claims.get("email_verified")
+        if isinstance(claims.get("email_verified"), bool)
+        else None,
         username=str(claims.get("preferred_username") or ""),
         first_name=str(claims.get("given_name") or ""),
         last_name=str(claims.get("family_name") or ""),
@@ -103,7 +105,13 @@ class PortalOIDCCallbackView(OIDCAuthenticationCallbackView):
     def get(self, request):
         try:
             return super().get(request)
-        except (SuspiciousOperation, requests.RequestException, jwt.InvalidTokenError, ValueError, KeyError) as exc:
+        except (
+            SuspiciousOperation,
+            requests.RequestException,
+            jwt.InvalidTokenError,
+            ValueError,
+            KeyError,
+        ) as exc:
             log.warning("single sign-on failed: %s: %s", type(exc).__name__, exc)
             return self.login_failure()
 

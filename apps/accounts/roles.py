@@ -76,7 +76,13 @@ class Cap:
     SEE_ESCALATIONS = Capability(
         "see_escalations",
         "See every escalation that is not confidential",
-        {R: "not confidential", M: "not confidential", E: "not confidential", A: "read-only", G: "not confidential"},
+        {
+            R: "not confidential",
+            M: "not confidential",
+            E: "not confidential",
+            A: "read-only",
+            G: "not confidential",
+        },
     )
     READ_CONFIDENTIAL = Capability(
         "read_confidential",
@@ -127,6 +133,21 @@ class Cap:
         "see_reporter_identity",
         "See a reporter's identity",
         {H: "after approved disclosure"},
+    )
+    WORK_PROTECTION_CASES = Capability(
+        "work_protection_cases",
+        "Work protection cases: the HR desk, assigned cases, watch-window flags",
+        {H: "assigned reviewers; flags for protection officers"},
+    )
+    SEE_PROTECTION_STATISTICS = Capability(
+        "see_protection_statistics",
+        "See protection statistics (counts below five suppressed)",
+        {A: "counts only", E: "counts only", H: "counts only"},
+    )
+    KEEP_RECORDS = Capability(
+        "keep_records",
+        "Verify the audit chain on demand, keep retention rules and legal holds",
+        {G: "all"},
     )
     EDIT_POLICIES = Capability(
         "edit_policies",

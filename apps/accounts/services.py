@@ -138,7 +138,9 @@ def two_factor_enrol(*, user: User, device: TOTPDevice, code: str) -> list[str] 
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     codes = _replace_recovery_codes(user)
     _end_sessions(user)
-    record(action="accounts.two_factor_enrolled", actor=user, target=user, data={"recovery_codes": len(codes)})
+    record(
+        action="accounts.two_factor_enrolled", actor=user, target=user, data={"recovery_codes": len(codes)}
+    )
     return codes
 
 

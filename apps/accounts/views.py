@@ -103,7 +103,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
         services.user_password_changed(user=self.request.user, how="change")
-        messages.success(self.request, "Your password is changed. Any other device you were signed in on is signed out.")
+        messages.success(
+            self.request, "Your password is changed. Any other device you were signed in on is signed out."
+        )
         return response
 
 
@@ -152,7 +154,9 @@ password_reset_done = public(
 password_reset_confirm = public(only_when_reset_enabled(PasswordResetConfirmView.as_view()))
 password_reset_complete = public(
     only_when_reset_enabled(
-        auth_views.PasswordResetCompleteView.as_view(template_name="registration/password_reset_complete.html")
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="registration/password_reset_complete.html"
+        )
     )
 )
 
@@ -188,13 +192,18 @@ def two_factor_enrol(request: HttpRequest) -> HttpResponse:
         if codes is not None:
             return _enrolled(request, device, codes)
         form.add_error("code", "That code is not right. Check the time on your phone and try the next code.")
-    return render(request, "accounts/two_factor_enrol.html", {
-        "form": form,
-        "secret": _grouped(b32encode(device.bin_key).decode()),
-        "qr_svg": _qr_svg(device),
-        "required": two_factor_required(user),
-        "next": _safe_next(request),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "accounts/two_factor_enrol.html",
+        {
+            "form": form,
+            "secret": _grouped(b32encode(device.bin_key).decode()),
+            "qr_svg": _qr_svg(device),
+            "required": two_factor_required(user),
+            "next": _safe_next(request),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _already_enrolled(request: HttpRequest) -> HttpResponse:
@@ -233,24 +242,34 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             return _verified(request, result, next_url)
         if (locked := _code_refused(request, form, result, credentials)) is not None:
             return locked
-    return render(request, "accounts/two_factor_verify.html", {
-        "form": form,
-        "has_device": has_device,
-        "required": two_factor_required(user),
-        "next": next_url,
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "accounts/two_factor_verify.html",
+        {
+            "form": form,
+            "has_device": has_device,
+            "required": two_factor_required(user),
+            "next": next_url,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _verified(request: HttpRequest, result: Verification, next_url: str) -> HttpResponse:
     otp_login(request, result.device)
     request.session.cycle_key()  # a new session key for the elevated session
     if result.recovery_code:
-        messages.warning(request, f"You used a recovery code; {result.recovery_codes_left} left. "
-                                  "Make new ones on your account page if you are running low.")
+        messages.warning(
+            request,
+            f"You used a recovery code; {result.recovery_codes_left} left. "
+            "Make new ones on your account page if you are running low.",
+        )
     return redirect(next_url)
 
 
-def _code_refused(request: HttpRequest, form: CodeForm, result: Verification, credentials: dict) -> HttpResponse | None:
+def _code_refused(
+    request: HttpRequest, form: CodeForm, result: Verification, credentials: dict
+) -> HttpResponse | None:
     """Say why the code was refused on the form. A wrong code counts toward the same lockout as
     wrong passwords (django-axes, username + address); the lockout's response when it locks."""
     if result.throttled:
@@ -271,7 +290,9 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/recovery_codes.html", {"no_authenticator": True})
     if request.method == "POST":
         codes = services.recovery_codes_replace(user=request.user)
-        return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("account:two_factor")})
+        return render(
+            request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("account:two_factor")}
+        )
     return render(request, "accounts/recovery_codes.html", {"codes_left": recovery_codes_left(request.user)})
 
 
@@ -290,7 +311,9 @@ def two_factor_turn_off(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Two-factor sign-in is off. You can set it up again at any time.")
             return redirect("account:two_factor")
         form.add_error("code", "That code is not right.")
-    return render(request, "accounts/two_factor_turn_off.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "accounts/two_factor_turn_off.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 def _locked_out(request: HttpRequest, credentials: dict) -> HttpResponse:
@@ -303,7 +326,9 @@ def _locked_out(request: HttpRequest, credentials: dict) -> HttpResponse:
 
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return reverse("home")
 

@@ -9,12 +9,16 @@ class ApprovalsConfig(AppConfig):
     verbose_name = "Approvals"
 
     def ready(self) -> None:
-        from apps.approvals import handlers  # noqa: F401 - registers the deadline handler
+        from apps.approvals import audit_labels, handlers  # noqa: F401 - registers the deadline handler
+        from apps.approvals.protection_links import decided_on
         from apps.approvals.services import EscalationGate
         from apps.escalations.gate import register_gate
+        from apps.protection import links
 
         register_gate(EscalationGate())
+        links.register(actor_link=decided_on)
         register_scoper("approvals.approvalrequest", _request_scope)
+        audit_labels.register()
 
 
 def _request_scope(request) -> Scope:

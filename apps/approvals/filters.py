@@ -6,11 +6,21 @@ import django_filters
 from django import forms
 
 from apps.approvals.models import ApprovalDecision, Outcome
+from apps.common.forms import DateInput, ordered_range
 from apps.contacts.models import Person
 from apps.policies.models import EscalationPolicy
 
 SELECT = {"class": "form-select form-select-sm"}
-DATE = {"type": "date", "class": "form-control form-control-sm"}
+DATE = {"class": "form-control form-control-sm"}
+
+
+class RangeForm(forms.Form):
+    """A "from" after the "until" is said beside the "until" field (it would list nothing)."""
+
+    def clean(self):
+        data = super().clean()
+        ordered_range(self, "since", "until")
+        return data
 
 
 class DecisionFilter(django_filters.FilterSet):
@@ -32,12 +42,13 @@ class DecisionFilter(django_filters.FilterSet):
         widget=forms.Select(attrs=SELECT),
     )
     since = django_filters.DateFilter(
-        field_name="at", lookup_expr="date__gte", label="From", widget=forms.DateInput(attrs=DATE)
+        field_name="at", lookup_expr="date__gte", label="From", widget=DateInput(attrs=DATE)
     )
     until = django_filters.DateFilter(
-        field_name="at", lookup_expr="date__lte", label="Until", widget=forms.DateInput(attrs=DATE)
+        field_name="at", lookup_expr="date__lte", label="Until", widget=DateInput(attrs=DATE)
     )
 
     class Meta:
+        form = RangeForm
         model = ApprovalDecision
         fields = ["approver", "outcome", "policy", "since", "until"]

@@ -21,7 +21,9 @@ class DecisionForm(BootstrapMixin, forms.Form):
 
     version = forms.IntegerField(widget=forms.HiddenInput)
     # The button pressed: "Approve" or "Reject" (the template renders the buttons itself).
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.HiddenInput)
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.HiddenInput
+    )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,

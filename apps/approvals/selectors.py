@@ -70,7 +70,9 @@ def inbox(user) -> tuple[list[ApprovalRequest], list[ApprovalRequest]]:
     person = person_of(user)
     pending = (
         ApprovalRequest.objects.filter(status=RequestStatus.PENDING)
-        .select_related("escalation__service", "escalation__raiser", "approver", "freeze", "brief", "requested_by")
+        .select_related(
+            "escalation__service", "escalation__raiser", "approver", "freeze", "brief", "requested_by"
+        )
         .order_by("requested_at", "id")
     )
     mine = list(pending.filter(approver=person)) if person else []
@@ -118,7 +120,8 @@ def appeal_chance(approval: ApprovalRequest) -> AppealChance:
         return AppealChance("closed", why_not="Only a rejected request can be appealed.")
     if approval.appeal_of_id is not None or ApprovalRequest.objects.filter(appeal_of=approval).exists():
         return AppealChance(
-            "closed", why_not="This rejection has already been appealed once; the decision on the appeal stands."
+            "closed",
+            why_not="This rejection has already been appealed once; the decision on the appeal stands.",
         )
     rejecter = approval.approver
     hearer = routing.appeal_hearer(rejecter, set(approval.excluded) | {rejecter.pk})
@@ -163,7 +166,9 @@ def asked_because(approval: ApprovalRequest) -> str:
     if not approval.escalation_id:
         return ""
     event = (
-        approval.escalation.timeline.filter(kind="escalated", level=approval.level).order_by("-at", "-id").first()
+        approval.escalation.timeline.filter(kind="escalated", level=approval.level)
+        .order_by("-at", "-id")
+        .first()
     )
     return event.data.get("reason", "") if event else ""
 
@@ -315,7 +320,7 @@ def get_brief_for_user(user, pk: int, *, reading: bool = True) -> ExecutiveBrief
         action="approvals.brief_read",
         actor=user,
         target=brief.approval,
-        data={"escalation": brief.escalation.reference, "brief": brief.pk},
+        data={"escalation": brief.escalation.reference, "brief": brief.pk, "page": "Executive brief"},
     )
     return brief
 

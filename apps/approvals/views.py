@@ -21,7 +21,8 @@ from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
 from apps.common.errors import Conflict
 from apps.common.forms import apply_errors, error_dict
-from apps.common.pagination import paginate, require_valid_filters
+from apps.common.moments import shown
+from apps.common.pagination import paginate, refused_filters, require_valid_filters
 from apps.common.params import int_param
 from apps.policies.selectors import open_freezes
 
@@ -32,7 +33,9 @@ def inbox(request):
     return render(request, "approvals/inbox.html", {"mine": mine, "others": others, "now": timezone.now()})
 
 
-def _request_context(request, approval: ApprovalRequest, *, form=None, side_form=None, error: str = "") -> dict:
+def _request_context(
+    request, approval: ApprovalRequest, *, form=None, side_form=None, error: str = ""
+) -> dict:
     page = selectors.request_page(request.user, approval)
     if form is None and page["can_decide"]:
         form = DecisionForm(initial={"version": approval.version}, brief=page["brief"])
@@ -99,7 +102,9 @@ def _rerender(request, approval, *, form=None, error: str, status: int):
     template = (
         "approvals/_request_panel.html" if request.headers.get("HX-Request") else "approvals/request.html"
     )
-    return render(request, template, _request_context(request, approval, form=form, error=error), status=status)
+    return render(
+        request, template, _request_context(request, approval, form=form, error=error), status=status
+    )
 
 
 def _raiser_action(request, pk: int, action, done: str):
@@ -128,7 +133,9 @@ def appeal(request, pk: int):
     return _raiser_action(
         request,
         pk,
-        lambda approval, reason: services.approval_appeal(approval=approval, actor=request.user, reason=reason),
+        lambda approval, reason: services.approval_appeal(
+            approval=approval, actor=request.user, reason=reason
+        ),
         "Appealed: {approver} will decide. Appealing is protected.",
     )
 
@@ -139,7 +146,9 @@ def escalate_around(request, pk: int):
     return _raiser_action(
         request,
         pk,
-        lambda approval, reason: services.approval_escalate_around(approval=approval, actor=request.user, reason=reason),
+        lambda approval, reason: services.approval_escalate_around(
+            approval=approval, actor=request.user, reason=reason
+        ),
         "Gone around: {approver} will decide now.",
     )
 
@@ -150,9 +159,11 @@ def decision_log(request):
     if request.GET.get("export") == "csv":
         require_valid_filters(log_filter)
         return _export(request, log_filter.qs)
-    table = DecisionTable(log_filter.qs)
-    paginate(request, table, per_page=50, lazy=True, filters=log_filter)
-    return render(request, "approvals/log.html", {"filter": log_filter, "table": table})
+    refused = refused_filters(request, log_filter)  # said beside each field; no rows rather than wrong rows
+    table = DecisionTable(log_filter.queryset.none() if refused else log_filter.qs)
+    paginate(request, table, per_page=50, lazy=True)
+    context = {"filter": log_filter, "table": table}
+    return render(request, "approvals/log.html", context, status=400 if refused else 200)
 
 
 def _export(request, queryset):
@@ -177,7 +188,9 @@ def bottlenecks(request):
 @requires(Cap.READ_BRIEF)
 def briefs(request):
     """The executive's desk: the briefs sent to them, unread first, with the clock."""
-    return render(request, "approvals/desk.html", {"rows": selectors.desk(request.user), "now": timezone.now()})
+    return render(
+        request, "approvals/desk.html", {"rows": selectors.desk(request.user), "now": timezone.now()}
+    )
 
 
 @authenticated
@@ -213,8 +226,9 @@ def freeze_exception(request, freeze_pk: int):
         except (ValidationError, Conflict) as exc:
             status = _form_refusal(form, exc)
         else:
-            due = f"{approval.due_at:%a %d %b %H:%M} UTC"
-            messages.success(request, f"Asked: {approval.approver.full_name} decides by {due}.")
+            messages.success(
+                request, f"Asked: {approval.approver.full_name} decides by {shown(approval.due_at)}."
+            )
             return redirect("approvals:request", approval.pk)
     return render(request, "approvals/freeze_exception.html", {"form": form, "freeze": freeze}, status=status)
 

@@ -7,4 +7,6 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit and retention"
 
     def ready(self) -> None:
-        from apps.audit import history  # noqa: F401 - connects the history actor receiver
+        from apps.audit import audit_labels, history  # noqa: F401 - connects the history actor receiver
+
+        audit_labels.register()

@@ -19,6 +19,7 @@ booleans as yes/no.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -86,7 +87,9 @@ def history_entries(
                 )
                 if sorted(old) != sorted(new):
                     changes.append((field.name, old, new))
-        elif row.history_type == "+" and show_created:
+        elif show_created and (row.history_type == "+" or row._previous_id is None):
+            # A first record written as a change (an object created, then saved once more in
+            # the same transaction, keeps only its last row) reads as the values it began with.
             changes = _initial_values(row, tracked, excluded)
         if row.history_type == "~" and not changes and not include_empty:
             continue
@@ -96,6 +99,7 @@ def history_entries(
     return [
         {
             "history_id": row.history_id,
+            "object_id": getattr(row, object_key),
             "date": row.history_date,
             "user": getattr(row, "history_user_username", "") or "",
             "reason": row.history_change_reason or "",
@@ -217,12 +221,36 @@ def _related_names(tracked, changes: list[tuple[str, Any, Any]]) -> dict[type, d
 
 def _shown(tracked, name: str, old, new, names: dict, formatters: dict) -> dict:
     field = tracked._meta.get_field(name)
-    return {
+    shown = {
         "field": str(field.verbose_name),
         "name": name,
         "old": _display(field, old, names, formatters.get(name)),
         "new": _display(field, new, names, formatters.get(name)),
+        "words": [],
     }
+    if isinstance(old, str) and isinstance(new, str) and max(len(old.split()), len(new.split())) >= WORDY:
+        shown["words"] = word_diff(old, new)
+    return shown
+
+
+# Text of at least this many words is shown as a word diff (what an approver changed in a
+# brief's paragraph), not as two paragraphs to compare by eye.
+WORDY = 8
+
+
+def word_diff(old: str, new: str) -> list[dict]:
+    """``[{"op": "same" | "del" | "ins", "text": ...}]``: ``new`` against ``old``, word by word."""
+    a, b = old.split(), new.split()
+    parts: list[dict] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            parts.append({"op": "same", "text": " ".join(a[i1:i2])})
+            continue
+        if i2 > i1:
+            parts.append({"op": "del", "text": " ".join(a[i1:i2])})
+        if j2 > j1:
+            parts.append({"op": "ins", "text": " ".join(b[j1:j2])})
+    return parts
 
 
 def _display(field, value, names: dict, formatter: Callable | None) -> str:

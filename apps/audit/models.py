@@ -17,6 +17,8 @@ import json
 from django.conf import settings
 from django.db import models
 
+from apps.audit.history import tracked_history
+
 GENESIS_HASH = "0" * 64
 
 
@@ -52,6 +54,10 @@ class AuditEvent(models.Model):
             models.Index(fields=["escalation_id", "-seq"], name="audit_escalation_seq"),
             models.Index(fields=["team_id", "-seq"], name="audit_team_seq"),
             models.Index(fields=["confined_to", "-seq"], name="audit_confined_seq"),
+            # The trail's filters by a deleted account's username, by record name, by period.
+            models.Index(fields=["actor_username", "-seq"], name="audit_username_seq"),
+            models.Index(fields=["target_repr", "-seq"], name="audit_repr_seq"),
+            models.Index(fields=["occurred_at"], name="audit_occurred"),
         ]
 
     def __str__(self) -> str:
@@ -89,10 +95,97 @@ class AuditEvent(models.Model):
     def data_items(self) -> list[tuple[str, str]]:
         """``data`` as (key, compact JSON) pairs for display: lists and dicts stay readable."""
         return [
-            (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+            (
+                key,
+                value
+                if isinstance(value, str)
+                else json.dumps(value, ensure_ascii=False, separators=(", ", ": ")),
+            )
             for key, value in sorted(self.data.items())
         ]
 
     def compute_hash(self) -> str:
         key = settings.AUDIT_CHAIN_KEY.encode()
         return hmac.new(key, self.canonical(), hashlib.sha256).hexdigest()
+
+
+class ChainVerification(models.Model):
+    """One run of the chain's verification: asked for on the chain health page or run by the
+    nightly beat task. Progress (``checked`` of ``total``) is saved as it goes, so the page can
+    show it; the result names the first row that does not verify."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Verifying"
+        INTACT = "intact", "Intact"
+        BROKEN = "broken", "Broken"
+
+    class Trigger(models.TextChoices):
+        NIGHTLY = "nightly", "Nightly check"
+        ON_DEMAND = "on_demand", "Asked for"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    requested_at = models.DateTimeField()
+    requested_by_username = models.CharField(max_length=150, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.BigIntegerField(default=0)
+    checked = models.BigIntegerField(default=0)
+    broken_seq = models.BigIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["-requested_at", "-id"], name="audit_verification_recent")]
+
+    def __str__(self) -> str:
+        return f"Verification #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def done(self) -> bool:
+        return self.status in (self.Status.INTACT, self.Status.BROKEN)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.done else int(100 * self.checked / self.total) if self.total else 0
+
+
+class RetentionRule(models.Model):
+    """How long one type of record is kept (``apps.audit.retention`` lists the types and their
+    legal minimums). Edited by governance admins; every version kept."""
+
+    record_type = models.CharField(max_length=50, unique=True)
+    years = models.PositiveSmallIntegerField()
+    updated_at = models.DateTimeField()
+    history = tracked_history()
+
+    def __str__(self) -> str:
+        return f"{self.record_type}: {self.years} years"
+
+
+class LegalHold(models.Model):
+    """A record, or a whole escalation with everything that belongs to it, kept whatever its
+    retention rule says until the hold is released. Placed and released with a reason."""
+
+    # "escalation" holds the escalation and every record of it; otherwise a record type's key.
+    target_type = models.CharField(max_length=50)
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=255, blank=True)
+    reason = models.TextField()
+    placed_at = models.DateTimeField()
+    placed_by_username = models.CharField(max_length=150, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by_username = models.CharField(max_length=150, blank=True)
+    release_reason = models.TextField(blank=True)
+    history = tracked_history()
+
+    class Meta:
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_hold_target")]
+
+    def __str__(self) -> str:
+        return f"Legal hold on {self.target_repr or self.target_type + ' ' + self.target_id}"
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None

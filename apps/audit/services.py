@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -91,14 +92,17 @@ class ChainReport:
         )
 
 
-def verify_chain(*, chunk_size: int = 2000) -> ChainReport:
-    """Walk the chain in order and report the first row that does not verify."""
+def verify_chain(*, chunk_size: int = 2000, progress: Callable[[int], None] | None = None) -> ChainReport:
+    """Walk the chain in order and report the first row that does not verify. ``progress``
+    is told how many rows were checked every ``chunk_size`` rows."""
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
         problem = _check(event, expected_seq, prev_hash)
         if problem:
             return ChainReport(checked, False, event.seq, event.pk, problem)
         expected_seq, prev_hash, checked = event.seq + 1, event.hash, checked + 1
+        if progress is not None and checked % chunk_size == 0:
+            progress(checked)
     return ChainReport(checked, True)
 
 

@@ -50,27 +50,58 @@ def _css(widget: forms.Widget) -> str:
     return "form-control"
 
 
+# Dates and times are typed as ISO text, not with the browser's picker: a picker shows the
+# browser's locale (12/07/2026 is 7 December or 12 July depending on whose laptop), while the
+# portal's pages, exports and audit trail all write 2026-12-07 14:30. The placeholder shows the
+# form; the fields also accept what a picker would send. There is no pattern attribute: the
+# portal, not the browser, says what is wrong, beside the field, in its own words.
+
+
 class DateInput(forms.DateInput):
-    """The browser's date picker, which sends and expects ISO dates whatever the locale."""
+    """A date typed as 2026-12-07, whatever the browser's locale."""
 
-    input_type = "date"
+    input_type = "text"
 
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
+    def __init__(self, attrs=None, **kwargs):
+        attrs = {
+            "placeholder": "YYYY-MM-DD",
+            "inputmode": "numeric",
+            "autocomplete": "off",
+            "size": 10,
+            **(attrs or {}),
+        }
+        super().__init__(attrs=attrs, format="%Y-%m-%d", **kwargs)
 
 
 class TimeInput(forms.TimeInput):
-    input_type = "time"
+    """A time of day typed as 14:30 (24-hour clock)."""
 
-    def __init__(self, **kwargs):
-        super().__init__(format="%H:%M", **kwargs)
+    input_type = "text"
+
+    def __init__(self, attrs=None, **kwargs):
+        attrs = {
+            "placeholder": "HH:MM",
+            "inputmode": "numeric",
+            "autocomplete": "off",
+            "size": 5,
+            **(attrs or {}),
+        }
+        super().__init__(attrs=attrs, format="%H:%M", **kwargs)
 
 
 class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
+    """A date and time typed as 2026-12-07 14:30 (24-hour clock), whatever the browser's locale."""
 
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+    input_type = "text"
+
+    def __init__(self, attrs=None, **kwargs):
+        attrs = {
+            "placeholder": "YYYY-MM-DD HH:MM",
+            "autocomplete": "off",
+            "size": 16,
+            **(attrs or {}),
+        }
+        super().__init__(attrs=attrs, format="%Y-%m-%d %H:%M", **kwargs)
 
 
 # What a DateTimeField with a DateTimeInput accepts: the picker's format, and the same typed
@@ -117,3 +148,10 @@ def apply_errors(
         else:
             leftover.setdefault(name, []).extend(messages)
     return leftover
+
+
+def ordered_range(form: forms.Form, start: str, end: str) -> None:
+    """A "from" after its "until" is refused beside the "until" field, not silently empty."""
+    data = form.cleaned_data
+    if data.get(start) and data.get(end) and data[start] > data[end]:
+        form.add_error(end, f"{data[end]} is before {data[start]}: the range is the wrong way round.")

@@ -20,6 +20,7 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
@@ -72,3 +73,27 @@ def timezone_error(name: str) -> str:
 
 def _name(tz: tzinfo | None) -> str:
     return getattr(tz, "key", None) or str(tz)
+
+
+def zone_label(moment: datetime) -> str:
+    """How a page names the zone of an aware ``moment``: its usual abbreviation ("CET", "UTC",
+    "EST"), or the zone's name where the abbreviation is only an offset ("+04" is no name)."""
+    abbreviation = moment.tzname() or ""
+    if abbreviation and abbreviation[0] not in "+-":
+        return abbreviation
+    return _name(moment.tzinfo)
+
+
+def shown(moment: datetime | None, zone: str | tzinfo | None = None, fmt: str = "%a %d %b %H:%M") -> str:
+    """``moment`` as a sentence shows it: in ``zone`` (default: the reader's, the active zone),
+    with the zone named ("Mon 07 Dec 14:30 CET"). For messages built in Python; templates use
+    the ``when`` filter of ``portal``."""
+    if moment is None:
+        return "—"
+    tz = (
+        timezone.get_current_timezone()
+        if zone is None
+        else (ZoneInfo(zone) if isinstance(zone, str) else zone)
+    )
+    local = moment.astimezone(tz)
+    return f"{local.strftime(fmt)} {zone_label(local)}"

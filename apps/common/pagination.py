@@ -21,6 +21,7 @@ from apps.common.params import InvalidParameter, int_param
 
 MAX_PAGE = 1_000_000  # 50 million rows at 50 a page; keeps OFFSET far inside 64 bits
 MAX_PER_PAGE = 200
+MAX_ECHO = 200  # characters of a refused filter value shown back in its field
 
 
 def paginate(request: HttpRequest, table: Table, *, per_page: int, lazy: bool = False, filters=None) -> Table:
@@ -46,3 +47,26 @@ def require_valid_filters(filters) -> None:
     if filters.is_bound and not filters.is_valid():
         name, errors = next(iter(filters.errors.items()))
         raise InvalidParameter(name, "is not a valid filter: " + " ".join(errors))
+
+
+def refused_filters(request: HttpRequest, filters) -> bool:
+    """Whether a bound FilterSet's form fails to validate; if so its bad fields are marked for the
+    page to show each message beside its field (the list then shows no rows, with a 400), and
+    the rest of the form keeps what was typed. A refused value is sent back cut to ``MAX_ECHO``
+    characters, in the field and in the page's links (sorting, export), which read ``request.GET``."""
+    if filters is None or not filters.is_bound or filters.is_valid():
+        return False
+    form = filters.form
+    data = form.data.copy()
+    for name in form.errors:
+        if len(data.get(name) or "") > MAX_ECHO:
+            data[name] = data[name][:MAX_ECHO]  # a megabyte typed is not a megabyte sent back
+        if name in form.fields:
+            attrs = form.fields[name].widget.attrs
+            attrs["class"] = f"{attrs.get('class', '')} is-invalid".strip()
+            attrs["aria-invalid"] = "true"
+            attrs["aria-describedby"] = f"{form[name].auto_id}_error"
+    form.data = data
+    if request.GET is filters.data:
+        request.GET = data
+    return True

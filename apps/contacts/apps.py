@@ -8,7 +8,10 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.audit.scopes import Scope, register_scoper
+        from apps.contacts import audit_labels
         from apps.contacts.models import Person
+
+        audit_labels.register()
 
         # Whose record each change is, for the audit trail (apps.audit.scopes).
         register_scoper("contacts.team", lambda team: Scope(team_id=team.pk))

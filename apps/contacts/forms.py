@@ -103,7 +103,12 @@ class BaseContactMethodFormSet(forms.BaseFormSet):
 
 
 ContactMethodFormSet = forms.formset_factory(
-    ContactMethodForm, formset=BaseContactMethodFormSet, extra=2, max_num=10, validate_max=True, absolute_max=10
+    ContactMethodForm,
+    formset=BaseContactMethodFormSet,
+    extra=2,
+    max_num=10,
+    validate_max=True,
+    absolute_max=10,
 )
 
 
@@ -230,7 +235,12 @@ class BaseRotationMemberFormSet(forms.BaseFormSet):
 
 
 RotationMemberFormSet = forms.formset_factory(
-    RotationMemberForm, formset=BaseRotationMemberFormSet, extra=3, max_num=100, validate_max=True, absolute_max=100
+    RotationMemberForm,
+    formset=BaseRotationMemberFormSet,
+    extra=3,
+    max_num=100,
+    validate_max=True,
+    absolute_max=100,
 )
 
 

@@ -184,7 +184,9 @@ class RotationOverride(models.Model):
         ordering = ["rotation", "starts_at"]
         indexes = [models.Index(fields=["rotation", "starts_at", "ends_at"], name="override_period")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="override_ends_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="override_ends_after_start"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -27,7 +27,9 @@ def person_of(user) -> Person | None:
 def rotations_prefetched() -> QuerySet[Rotation]:
     return Rotation.objects.select_related("team").prefetch_related(
         Prefetch("members", queryset=RotationMember.objects.select_related("person").order_by("position")),
-        Prefetch("overrides", queryset=RotationOverride.objects.select_related("person").order_by("-created_at")),
+        Prefetch(
+            "overrides", queryset=RotationOverride.objects.select_related("person").order_by("-created_at")
+        ),
     )
 
 
@@ -114,13 +116,17 @@ def person_problems(person: Person) -> list[Unreachable]:
     return []
 
 
-def rotation_problems(rotation: Rotation, now: datetime, horizon: timedelta = timedelta(days=14)) -> list[Unreachable]:
+def rotation_problems(
+    rotation: Rotation, now: datetime, horizon: timedelta = timedelta(days=14)
+) -> list[Unreachable]:
     members = list(rotation.members.all())
     if not members:
         return [Unreachable(str(rotation), "has no members")]
     problems = []
     for start, end in rotation_gaps(rotation, now, now + horizon):
-        problems.append(Unreachable(str(rotation), f"nobody on call {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"))
+        problems.append(
+            Unreachable(str(rotation), f"nobody on call {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC")
+        )
     for member in members:
         problems.extend(person_problems(member.person))
     return problems
@@ -166,7 +172,9 @@ class Oversight:
         return self.everything or (team_id is not None and team_id in self.team_ids)
 
     def covers_person(self, person: Person) -> bool:
-        return self.covers_team(person.team_id) or (self.person_id is not None and person.pk == self.person_id)
+        return self.covers_team(person.team_id) or (
+            self.person_id is not None and person.pk == self.person_id
+        )
 
     @property
     def any(self) -> bool:
@@ -201,17 +209,25 @@ def oversight_of(user) -> Oversight:
 def teams_overview(now: datetime) -> list[dict]:
     """Every team with its size, who is on call now and the services it owns, in four queries."""
     team_list = list(
-        Team.objects.annotate(member_count=Count("members")).prefetch_related("owned_services").order_by("name")
+        Team.objects.annotate(member_count=Count("members"))
+        .prefetch_related("owned_services")
+        .order_by("name")
     )
-    on_call_now = {r.team_id: on_call_rotation(r, now) for r in rotations_prefetched().filter(is_primary=True)}
-    return [{"team": t, "on_call": on_call_now.get(t.pk), "has_rotation": t.pk in on_call_now} for t in team_list]
+    on_call_now = {
+        r.team_id: on_call_rotation(r, now) for r in rotations_prefetched().filter(is_primary=True)
+    }
+    return [
+        {"team": t, "on_call": on_call_now.get(t.pk), "has_rotation": t.pk in on_call_now} for t in team_list
+    ]
 
 
 def team_page(team: Team, user, now: datetime) -> dict:
     """A team's members, rotations and why it might reach nobody; its history for those who
     oversee it."""
     members = (
-        team.members.select_related("manager").prefetch_related("contact_methods").order_by("-authority_rank", "full_name")
+        team.members.select_related("manager")
+        .prefetch_related("contact_methods")
+        .order_by("-authority_rank", "full_name")
     )
     rotations = list(
         rotations_prefetched().filter(team=team).prefetch_related("members__person__contact_methods")
@@ -244,7 +260,9 @@ def people_for_list() -> QuerySet[Person]:
 def person_for_page(pk: int) -> Person:
     """The person with what their page shows (raises ``DoesNotExist``)."""
     return (
-        Person.objects.select_related("team", "manager__team", "user").prefetch_related("contact_methods").get(pk=pk)
+        Person.objects.select_related("team", "manager__team", "user")
+        .prefetch_related("contact_methods")
+        .get(pk=pk)
     )
 
 
@@ -261,7 +279,9 @@ def person_page(person: Person, user, now: datetime) -> dict:
         "backup_now": backup_for(person, now),
         "backups": person.backup_assignments.select_related("backup").order_by("-starts_on", "-pk"),
         "backing_up": person.backing_up.select_related("person").order_by("-starts_on", "-pk"),
-        "memberships": person.rotation_memberships.select_related("rotation__team").order_by("rotation__name"),
+        "memberships": person.rotation_memberships.select_related("rotation__team").order_by(
+            "rotation__name"
+        ),
         "overrides": person.rotation_overrides.filter(ends_at__gt=now).select_related("rotation__team"),
         "problems": person_problems(person),
         "history": history_for(person) if may_look_back else None,

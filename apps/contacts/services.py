@@ -53,7 +53,9 @@ def _tracked_save(obj, actor, reason: str = "") -> None:
 
 
 @transaction.atomic
-def contact_methods_set(*, person: Person, methods: list[tuple[str, str]], actor=None, reason: str = "") -> list:
+def contact_methods_set(
+    *, person: Person, methods: list[tuple[str, str]], actor=None, reason: str = ""
+) -> list:
     """Replace a person's contact methods with ``[(kind, value), ...]`` in priority order."""
     from apps.contacts.models import ContactMethod
     from apps.contacts.validation import validate_contact_value
@@ -98,14 +100,18 @@ def backup_assign(*, person: Person, backup: Person, starts_on, ends_on=None, re
         raise ValidationError({"ends_on": "The assignment must end on or after the day it starts."})
     # Lock every assignment: two concurrent assignments could otherwise close a loop together.
     others = list(
-        BackupAssignment.objects.select_for_update().values_list("person_id", "backup_id", "starts_on", "ends_on")
+        BackupAssignment.objects.select_for_update().values_list(
+            "person_id", "backup_id", "starts_on", "ends_on"
+        )
     )
     cycle = find_backup_cycle(person.pk, backup.pk, starts_on, ends_on, others)
     if cycle:
         names = dict(Person.objects.filter(pk__in=cycle).values_list("pk", "full_name"))
         loop = " → ".join(names[pk] for pk in cycle)
         raise ValidationError({"backup": f"This would make a loop of backups: {loop}."})
-    assignment = BackupAssignment(person=person, backup=backup, starts_on=starts_on, ends_on=ends_on, reason=reason)
+    assignment = BackupAssignment(
+        person=person, backup=backup, starts_on=starts_on, ends_on=ends_on, reason=reason
+    )
     assignment.full_clean()
     _tracked_save(assignment, actor, reason)
     record(
@@ -140,7 +146,11 @@ def rotation_save(*, rotation, members: list[Person], actor=None, reason: str = 
         action="contacts.rotation_created" if created else "contacts.rotation_changed",
         actor=actor,
         target=rotation,
-        data={"members": [m.full_name for m in members], "shift_hours": rotation.shift_hours, "reason": reason},
+        data={
+            "members": [m.full_name for m in members],
+            "shift_hours": rotation.shift_hours,
+            "reason": reason,
+        },
     )
     return rotation
 
@@ -151,7 +161,9 @@ def rotation_override_add(*, rotation, person: Person, starts_at, ends_at, reaso
 
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "An override must end after it starts."})
-    override = RotationOverride(rotation=rotation, person=person, starts_at=starts_at, ends_at=ends_at, reason=reason)
+    override = RotationOverride(
+        rotation=rotation, person=person, starts_at=starts_at, ends_at=ends_at, reason=reason
+    )
     override.full_clean()
     _tracked_save(override, actor, reason)
     record(

@@ -55,7 +55,9 @@ def validate_contact_value(kind: str, value: str) -> None:
         raise ValidationError({"kind": f"Unknown contact method {kind!r}."})
 
 
-def find_backup_cycle(person_id: int, backup_id: int, starts_on: date, ends_on: date | None, assignments) -> list[int] | None:
+def find_backup_cycle(
+    person_id: int, backup_id: int, starts_on: date, ends_on: date | None, assignments
+) -> list[int] | None:
     """Would ``backup_id`` standing in for ``person_id`` close a loop of backups?
 
     ``assignments`` are the other assignments as (person_id, backup_id, starts_on, ends_on).

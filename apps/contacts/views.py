@@ -118,7 +118,10 @@ def on_call(request):
 @authenticated
 def rotation(request, pk: int):
     rotation = get_object_or_404(selectors.rotations_prefetched(), pk=pk)
-    context = {**selectors.rotation_page(rotation, request.user, timezone.now()), "can_edit": _can_edit(request)}
+    context = {
+        **selectors.rotation_page(rotation, request.user, timezone.now()),
+        "can_edit": _can_edit(request),
+    }
     return render(request, "contacts/rotation_detail.html", context)
 
 
@@ -169,7 +172,9 @@ def person_edit(request, pk: int | None = None):
     person = get_object_or_404(Person.objects.prefetch_related("contact_methods"), pk=pk) if pk else None
     initial = PersonForm.initial_for(person) if person else None
     form = PersonForm(request.POST or None, initial=initial, person=person)
-    formset = ContactMethodFormSet(request.POST or None, initial=contact_method_initial(person), prefix="methods")
+    formset = ContactMethodFormSet(
+        request.POST or None, initial=contact_method_initial(person), prefix="methods"
+    )
     method_errors: list[str] = []
     if request.method == "POST":
         saved, method_errors = _save_person(request, person, form, formset)
@@ -212,9 +217,13 @@ def backup_add(request, pk: int):
         except ValidationError as exc:
             apply_errors(form, error_dict(exc))
         else:
-            messages.success(request, f"{form.cleaned_data['backup'].full_name} now backs up {person.full_name}.")
+            messages.success(
+                request, f"{form.cleaned_data['backup'].full_name} now backs up {person.full_name}."
+            )
             return redirect("contacts:person", pk=person.pk)
-    return render(request, "contacts/backup_form.html", {"form": form, "person": person}, status=_status(request))
+    return render(
+        request, "contacts/backup_form.html", {"form": form, "person": person}, status=_status(request)
+    )
 
 
 @requires(Cap.EDIT_POLICIES)

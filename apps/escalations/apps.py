@@ -7,6 +7,8 @@ class EscalationsConfig(AppConfig):
     verbose_name = "Escalations"
 
     def ready(self) -> None:
-        from apps.escalations import audit, handlers  # noqa: F401 - registers the deadline handlers
+        from apps.escalations import audit, audit_labels, handlers, protection_links  # noqa: F401 - registers the deadline handlers
 
         audit.register()
+        audit_labels.register()
+        protection_links.register()

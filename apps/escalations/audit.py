@@ -32,3 +32,54 @@ def audit_reader_rule(user) -> Q | None:
 def register() -> None:
     register_scoper("escalations.escalation", lambda esc: Scope(escalation_id=esc.pk))
     register_reader_rule(audit_reader_rule)
+    register_history()
+
+
+def overseen_escalations(user):
+    """The escalations whose history and audit the user may browse (a queryset of pks), or
+    ``None``: auditors all, governance admins all they may open, managers their teams' ones."""
+    oversight = oversight_of(user)
+    if not oversight.any:
+        return None
+    visible = selectors.visible_escalations(user)
+    if not oversight.everything:
+        visible = selectors.of_teams(visible, oversight.team_ids)
+    return visible.values("pk")
+
+
+def escalation_rule(column: str):
+    def rule(user) -> Q | None:
+        ids = overseen_escalations(user)
+        return None if ids is None else Q(**{f"{column}__in": ids})
+
+    return rule
+
+
+def register_history() -> None:
+    from django.urls import reverse
+
+    from apps.audit.feed import HistorySource, register_history_source
+    from apps.escalations.models import Escalation, HandOff
+
+    register_history_source(
+        HistorySource(
+            "escalation",
+            "Escalation",
+            Escalation,
+            escalation_rule("id"),
+            url=lambda pk: reverse("escalations:detail", args=[pk]),
+            describe=lambda r: f"{r.reference} {r.title}",
+            # Opening a confidential escalation's history one takes no part in is a read of it.
+            on_read=lambda user, esc: selectors.get_escalation_for_user(user, esc.pk, page="Escalation history"),
+        )
+    )
+    register_history_source(
+        HistorySource(
+            "handoff",
+            "Hand-off",
+            HandOff,
+            escalation_rule("escalation_id"),
+            url=None,
+            describe=lambda r: f"Hand-off of escalation #{r.escalation_id}",
+        )
+    )

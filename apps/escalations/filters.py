@@ -7,10 +7,20 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from apps.common.forms import DateInput, ordered_range
 from apps.escalations.models import Escalation, Status
 from apps.policies.models import Category, EscalationPolicy, Service, Severity
 
 SELECT = {"class": "form-select form-select-sm"}
+
+
+class RangeForm(forms.Form):
+    """A "from" after the "until" is said beside the "until" field (it would list nothing)."""
+
+    def clean(self):
+        data = super().clean()
+        ordered_range(self, "raised_after", "raised_before")
+        return data
 
 
 class EscalationFilter(django_filters.FilterSet):
@@ -52,16 +62,17 @@ class EscalationFilter(django_filters.FilterSet):
         field_name="raised_at",
         lookup_expr="date__gte",
         label="Raised from",
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+        widget=DateInput(attrs={"class": "form-control form-control-sm"}),
     )
     raised_before = django_filters.DateFilter(
         field_name="raised_at",
         lookup_expr="date__lte",
         label="Raised until",
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+        widget=DateInput(attrs={"class": "form-control form-control-sm"}),
     )
 
     class Meta:
+        form = RangeForm
         model = Escalation
         fields = [
             "q",

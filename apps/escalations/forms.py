@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 
 from apps.common.forms import BootstrapMixin, DateTimeInput
 from apps.escalations.models import Criticality, Escalation
@@ -47,13 +48,13 @@ class RaiseForm(BootstrapMixin, forms.Form):
     impact_expected_at = forms.DateTimeField(
         widget=DateTimeInput(),
         required=False,
-        label="When the impact is expected (UTC)",
+        label="When the impact is expected",
         help_text="Or when it began, if it already has.",
     )
     detected_at = forms.DateTimeField(
         widget=DateTimeInput(),
         required=False,
-        label="Detected at (UTC)",
+        label="Detected at",
         help_text="Optional: when the risk was first noticed.",
     )
     situation = forms.CharField(
@@ -101,6 +102,9 @@ class RaiseForm(BootstrapMixin, forms.Form):
     def __init__(self, *args, policy=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.policy = policy
+        zone = timezone.get_current_timezone_name()
+        for name in ("impact_expected_at", "detected_at"):
+            self.fields[name].help_text += f" Your time ({zone}), as 2026-12-07 14:30."
         for spec in (policy.extra_required_fields if policy else []) or []:
             self.fields[f"extra_{spec['name']}"] = forms.CharField(
                 label=spec.get("label") or spec["name"],

@@ -31,12 +31,15 @@ from apps.escalations.chain import FrozenLevel
 from apps.escalations.gate import GateStatus, approval_gate
 from apps.escalations.models import ACTIVE, Escalation, EscalationUserObjectPermission, HandOff, TimelineEvent
 from apps.notifications.selectors import notifications_for_subject
+from apps.policies.models import BusinessCalendar
 
 
 def _view_permission_id() -> int:
     # Looked up per call, not cached: ids differ between databases (and between test flushes).
     return (
-        Permission.objects.only("pk").get(content_type__app_label="escalations", codename="view_escalation").pk
+        Permission.objects.only("pk")
+        .get(content_type__app_label="escalations", codename="view_escalation")
+        .pk
     )
 
 
@@ -315,7 +318,11 @@ def actions_for(user, esc: Escalation) -> Actions:
     executive = engaged and not owner and Role.EXECUTIVE in user.roles
     raiser = esc.raiser_id == user.pk
     working = esc.status in ("open", "acknowledged")
-    up = [lvl for lvl in esc.levels if lvl.order > esc.current_level and may_trigger(user, lvl)] if working else []
+    up = (
+        [lvl for lvl in esc.levels if lvl.order > esc.current_level and may_trigger(user, lvl)]
+        if working
+        else []
+    )
     return Actions(
         acknowledge=engaged and esc.status == "open",
         take_ownership=engaged and not owner and not executive and working,
@@ -390,3 +397,24 @@ def timeline(esc: Escalation) -> list[TimelineEntry]:
 
 def handoffs(esc: Escalation) -> list[HandOff]:
     return list(HandOff.objects.filter(escalation=esc).select_related("from_person", "to_person"))
+
+
+@dataclass(frozen=True)
+class ClockZone:
+    """The zone an escalation's clocks are counted in, when it is not the reader's: its
+    policy's business calendar, for clocks that run in business hours only."""
+
+    calendar: str
+    timezone: str
+
+
+def clock_zone(esc: Escalation) -> ClockZone | None:
+    """The business calendar whose hours the clocks count, if they count business hours and the
+    calendar keeps another zone than the reader's (the page then shows both times)."""
+    chain = esc.frozen
+    if not chain.threshold.business_hours_only:
+        return None
+    calendar = BusinessCalendar.objects.filter(pk=chain.calendar_id).values("name", "timezone").first()
+    if calendar is None or calendar["timezone"] == timezone.get_current_timezone_name():
+        return None
+    return ClockZone(calendar=calendar["name"], timezone=calendar["timezone"])

@@ -50,12 +50,18 @@ class EscalationTable(tables.Table):
     )
     current_level = tables.Column(
         verbose_name="Level",
-        attrs={"td": {"class": "text-end d-none d-md-table-cell"}, "th": {"class": "text-end d-none d-md-table-cell"}},
+        attrs={
+            "td": {"class": "text-end d-none d-md-table-cell"},
+            "th": {"class": "text-end d-none d-md-table-cell"},
+        },
     )
     # A plain column formatted by hand: DateTimeColumn compiles a template per cell.
     raised_at = tables.Column(
         verbose_name="Raised (UTC)",
-        attrs={"td": {"class": "text-nowrap d-none d-md-table-cell"}, "th": {"class": "d-none d-md-table-cell"}},
+        attrs={
+            "td": {"class": "text-nowrap d-none d-md-table-cell"},
+            "th": {"class": "d-none d-md-table-cell"},
+        },
     )
 
     class Meta:

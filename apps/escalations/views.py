@@ -25,7 +25,7 @@ from apps.audit.services import record
 from apps.common.csvexport import streamed_csv
 from apps.common.errors import Conflict
 from apps.common.forms import apply_errors, error_dict
-from apps.common.pagination import paginate, require_valid_filters
+from apps.common.pagination import paginate, refused_filters, require_valid_filters
 from apps.escalations import selectors, services
 from apps.escalations.filters import EscalationFilter
 from apps.escalations.forms import CommentForm, EscalateForm, HandOffForm, RaiseForm, ReasonForm, ResolveForm
@@ -56,9 +56,11 @@ def escalation_list(request):
         require_valid_filters(export_filter)
         return _export_csv(request, export_filter.qs)
     esc_filter = EscalationFilter(request.GET or None, queryset=selectors.for_list(request.user))
-    table = EscalationTable(esc_filter.qs)
-    paginate(request, table, per_page=PER_PAGE, lazy=True, filters=esc_filter)
-    return render(request, "escalations/list.html", {"filter": esc_filter, "table": table})
+    refused = refused_filters(request, esc_filter)  # said beside each field; no rows rather than wrong rows
+    table = EscalationTable(esc_filter.queryset.none() if refused else esc_filter.qs)
+    paginate(request, table, per_page=PER_PAGE, lazy=True)
+    context = {"filter": esc_filter, "table": table}
+    return render(request, "escalations/list.html", context, status=400 if refused else 200)
 
 
 def _export_csv(request, queryset):
@@ -68,7 +70,9 @@ def _export_csv(request, queryset):
         actor=request.user,
         data={"filters": {k: v for k, v in request.GET.items() if k != "export"}},
     )
-    return streamed_csv(name="escalations", header=selectors.CSV_COLUMNS, rows=selectors.export_rows(queryset))
+    return streamed_csv(
+        name="escalations", header=selectors.CSV_COLUMNS, rows=selectors.export_rows(queryset)
+    )
 
 
 @requires(Cap.RAISE_ESCALATION)
@@ -89,7 +93,9 @@ def escalation_raise(request):
             status = 400
         else:
             owner = esc.owner.full_name if esc.owner else "Nobody"
-            messages.success(request, f"{esc.reference} raised. {owner} has been told, and the clock is running.")
+            messages.success(
+                request, f"{esc.reference} raised. {owner} has been told, and the clock is running."
+            )
             return redirect("escalations:detail", pk=esc.pk)
     elif data is not None:
         _choice_errors(form, pressed_continue="continue" in (data or {}))
@@ -110,7 +116,9 @@ def _render_raise(request, form: RaiseForm, status: int):
         return render(request, "escalations/raise.html", context, status=status)
     response = render(request, "escalations/_raise_form.html", context, status=status)
     # The address names the choice only: what was typed (and the form's token) stays out of it.
-    chosen = {k: v for k, v in (("service", form.data.get("service")), ("category", form.data.get("category"))) if v}
+    chosen = {
+        k: v for k, v in (("service", form.data.get("service")), ("category", form.data.get("category"))) if v
+    }
     response["HX-Push-Url"] = reverse("escalations:raise") + (f"?{urlencode(chosen)}" if chosen else "")
     return response
 
@@ -161,6 +169,7 @@ def _render_detail(
         "forms": {**_blank_forms(request, esc, actions), **(forms or {})},
         "error": error,
         "gate": selectors.gate_status(esc, request.user),
+        "clock_zone": selectors.clock_zone(esc),
         "now": timezone.now(),
     }
     template = "escalations/_panel.html" if request.headers.get("HX-Request") else "escalations/detail.html"
@@ -270,7 +279,9 @@ def take_ownership(request, esc, data) -> str:
 
 @escalation_verb(
     "hand_off",
-    lambda request, esc: HandOffForm(request.POST, candidates=selectors.owner_candidates(esc), auto_id=_ids("hand_off")),
+    lambda request, esc: HandOffForm(
+        request.POST, candidates=selectors.owner_candidates(esc), auto_id=_ids("hand_off")
+    ),
 )
 def hand_off(request, esc, data) -> str:
     services.escalation_hand_off(
@@ -359,4 +370,15 @@ def comment(request, esc, data) -> str:
 
 
 # The verbs of the escalation page, in the order its panel offers them (urls.py, the URL walk).
-VERBS = (acknowledge, take_ownership, hand_off, escalate, de_escalate, resolve, close, reopen, withdraw, comment)
+VERBS = (
+    acknowledge,
+    take_ownership,
+    hand_off,
+    escalate,
+    de_escalate,
+    resolve,
+    close,
+    reopen,
+    withdraw,
+    comment,
+)

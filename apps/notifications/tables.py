@@ -3,12 +3,11 @@ the same queries however many there are."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import django_tables2 as tables
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
+from apps.common.moments import shown
 from apps.notifications.models import Notification
 
 STATUS_BADGE = {
@@ -36,7 +35,7 @@ def subject_url(note: Notification) -> str | None:
 
 
 class NotificationTable(tables.Table):
-    created_at = tables.Column(verbose_name="When (UTC)", attrs={"td": {"class": "text-nowrap"}})
+    created_at = tables.Column(verbose_name="When", attrs={"td": {"class": "text-nowrap"}})
     subject = tables.Column(verbose_name="Subject", orderable=False)
     status = tables.Column(verbose_name="Delivery", orderable=False)
     sent_via_channel = tables.Column(verbose_name="Sent by", orderable=False, empty_values=())
@@ -49,7 +48,7 @@ class NotificationTable(tables.Table):
         empty_text = "The portal has not sent you anything yet."
 
     def render_created_at(self, value):
-        return value.astimezone(UTC).strftime("%d %b %Y %H:%M")
+        return shown(value, fmt="%d %b %Y %H:%M")
 
     def render_subject(self, record, value):
         url = subject_url(record)
@@ -68,5 +67,5 @@ class NotificationTable(tables.Table):
             '{} <span class="text-body-secondary small">to {} at {}</span>',
             record.get_sent_via_channel_display(),
             record.sent_via_address,
-            record.sent_at.astimezone(UTC).strftime("%H:%M:%S"),
+            shown(record.sent_at, fmt="%H:%M:%S"),
         )

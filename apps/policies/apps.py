@@ -8,6 +8,8 @@ class PoliciesConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.audit.scopes import Scope, register_scoper
-        from apps.policies import handlers  # noqa: F401 - registers deadline handlers
+        from apps.policies import audit_labels, handlers  # noqa: F401 - registers deadline handlers
+
+        audit_labels.register()
 
         register_scoper("policies.escalationpolicy", lambda policy: Scope(team_id=policy.owner.team_id))

@@ -55,10 +55,16 @@ def sensitive_matches(texts: dict[str, str]) -> list[Match]:
     return matches
 
 
-def check_outgoing(texts: dict[str, str], *, field: str) -> None:
-    """Refuse (ValidationError on ``field``) a message that would carry sensitive content."""
+def check_outgoing(texts: dict[str, str], *, field: str, fields: dict[str, str] | None = None) -> None:
+    """Refuse a message that would carry sensitive content: each match is a ValidationError on
+    the form field its text came from (``fields`` maps a ``texts`` key to its field), so the
+    page marks the box that holds it; texts without a field of their own report on ``field``."""
     matches = sensitive_matches(texts)
     if matches:
-        raise ValidationError(
-            {field: [f"Held back, nothing was sent: {m}. Take it out and try again." for m in matches]}
-        )
+        errors: dict[str, list[str]] = {}
+        for m in matches:
+            where = (fields or {}).get(m.where, field)
+            errors.setdefault(where, []).append(
+                f"Held back, nothing was sent: {m}. Take it out and try again."
+            )
+        raise ValidationError(errors)

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from apps.audit.services import record
 from apps.notifications.services import Recipient, notify
-from apps.policies.models import EscalationPolicy
-from apps.policies.services import REVIEW_DUE
+from apps.policies.models import CalendarChange, EscalationPolicy
+from apps.policies.services import CALENDAR_CHANGE_DUE, REVIEW_DUE, calendar_change_apply
 from apps.timers.registry import register
 
 
@@ -31,6 +31,13 @@ def policy_review_due(deadline) -> None:
         target=policy,
         data={"due_on": policy.next_review_on, "owner": owner.full_name},
     )
+
+
+@register(CALENDAR_CHANGE_DUE, label="Calendar change takes effect")
+def calendar_change_due(deadline) -> None:
+    change = CalendarChange.objects.filter(pk=deadline.subject_id).first()
+    if change is not None:
+        calendar_change_apply(change=change)
 
 
 def _recipient(person) -> Recipient:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -127,6 +128,50 @@ class CalendarClosure(models.Model):
         return f"{self.date}: {self.reason}"
 
 
+class CalendarChange(models.Model):
+    """A change to a business calendar that takes effect at a chosen time rather than at once
+    (new opening hours from 1 January, a move to another office's zone at the weekend).
+
+    ``values`` are the calendar's fields as they will be, ``closures`` its closures as
+    ``[["YYYY-MM-DD", reason], ...]``; both were validated when the change was scheduled and
+    are checked again when it is applied (a clock fires at ``effective_at``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to take effect"
+        APPLIED = "applied", "Applied"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FIELDS = ("name", "timezone", "always_open", "weekly_hours", "holiday_country", "holiday_subdivision")
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="scheduled_changes")
+    effective_at = models.DateTimeField()
+    values = models.JSONField()
+    closures = models.JSONField(default=list)
+    reason = models.CharField(max_length=500)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_name = models.CharField(max_length=150, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_note = models.CharField(max_length=500, blank=True)
+    history = tracked_history()
+
+    class Meta:
+        ordering = ["effective_at", "pk"]
+        indexes = [
+            models.Index(fields=["calendar", "status", "effective_at"], name="calendar_change_pending")
+        ]
+
+    def __str__(self) -> str:
+        return f"Change to {self.calendar} at {self.effective_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
 class EscalationPolicy(models.Model):
     name = models.CharField(max_length=150, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
@@ -155,7 +200,9 @@ class EscalationPolicy(models.Model):
         ordering = ["name"]
         verbose_name_plural = "escalation policies"
         constraints = [
-            models.CheckConstraint(condition=Q(review_interval_days__gte=1), name="policy_review_interval_positive"),
+            models.CheckConstraint(
+                condition=Q(review_interval_days__gte=1), name="policy_review_interval_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -184,7 +231,9 @@ class Service(models.Model):
     # The owner team initiates escalation when several services are impacted.
     owner_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="owned_services")
     supporting_teams = models.ManyToManyField(Team, blank=True, related_name="supported_services")
-    customer_tier = models.CharField(max_length=20, choices=CustomerTier.choices, default=CustomerTier.STANDARD)
+    customer_tier = models.CharField(
+        max_length=20, choices=CustomerTier.choices, default=CustomerTier.STANDARD
+    )
     policies = models.ManyToManyField(EscalationPolicy, blank=True, related_name="services")
     history = tracked_history(m2m_fields=[policies, supporting_teams])
 
@@ -205,9 +254,13 @@ class EscalationLevel(models.Model):
     order = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=120)
     target_kind = models.CharField(max_length=20, choices=TargetKind.choices)
-    target_person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    target_person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     target_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    target_rotation = models.ForeignKey(Rotation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    target_rotation = models.ForeignKey(
+        Rotation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Authority must strictly increase up the chain; a named person must hold at least this.
     authority_rank = models.PositiveSmallIntegerField()
     requires_approval = models.BooleanField(
@@ -249,16 +302,24 @@ class EscalationLevel(models.Model):
         field = {"person": "target_person", "team_on_call": "target_team", "rotation": "target_rotation"}
         wanted = field.get(self.target_kind)
         if wanted and getattr(self, f"{wanted}_id") is None:
-            raise ValidationError({wanted: f"Choose the {self.get_target_kind_display().lower()} this level reaches."})
+            raise ValidationError(
+                {wanted: f"Choose the {self.get_target_kind_display().lower()} this level reaches."}
+            )
         for other in set(field.values()) - {wanted}:
             setattr(self, other, None)
         unknown = set(self.trigger_roles or []) - {r.value for r in Role}
         if unknown:
             raise ValidationError({"trigger_roles": f"Unknown roles: {', '.join(sorted(unknown))}."})
-        if self.target_kind == "person" and self.target_person and self.target_person.authority_rank < self.authority_rank:
+        if (
+            self.target_kind == "person"
+            and self.target_person
+            and self.target_person.authority_rank < self.authority_rank
+        ):
             raise ValidationError(
-                {"target_person": f"{self.target_person.full_name} holds authority {self.target_person.authority_rank}, "
-                 f"below this level's {self.authority_rank}."}
+                {
+                    "target_person": f"{self.target_person.full_name} holds authority {self.target_person.authority_rank}, "
+                    f"below this level's {self.authority_rank}."
+                }
             )
 
 
@@ -270,15 +331,23 @@ class ResponseThreshold(models.Model):
     customer_tier = models.CharField(max_length=20, choices=CustomerTier.choices)
     acknowledge_within = models.DurationField()
     resolve_within = models.DurationField()
-    business_hours_only = models.BooleanField(default=False, help_text="Clocks stop outside the policy's calendar.")
+    business_hours_only = models.BooleanField(
+        default=False, help_text="Clocks stop outside the policy's calendar."
+    )
     history = tracked_history()
 
     class Meta:
         ordering = ["policy", "severity", "customer_tier"]
         constraints = [
-            models.UniqueConstraint(fields=["policy", "severity", "customer_tier"], name="threshold_unique_cell"),
-            models.CheckConstraint(condition=Q(acknowledge_within__gt=timedelta(0)), name="threshold_ack_positive"),
-            models.CheckConstraint(condition=Q(resolve_within__gte=F("acknowledge_within")), name="threshold_resolve_after_ack"),
+            models.UniqueConstraint(
+                fields=["policy", "severity", "customer_tier"], name="threshold_unique_cell"
+            ),
+            models.CheckConstraint(
+                condition=Q(acknowledge_within__gt=timedelta(0)), name="threshold_ack_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolve_within__gte=F("acknowledge_within")), name="threshold_resolve_after_ack"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -290,13 +359,19 @@ class MaintenanceWindow(models.Model):
     services = models.ManyToManyField(Service, related_name="maintenance_windows")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    defers_clocks = models.BooleanField(default=True, help_text="Escalation clocks due inside wait until it ends.")
+    defers_clocks = models.BooleanField(
+        default=True, help_text="Escalation clocks due inside wait until it ends."
+    )
     history = tracked_history(m2m_fields=[services])
 
     class Meta:
         ordering = ["-starts_at"]
         indexes = [models.Index(fields=["starts_at", "ends_at"], name="maintenance_period")]
-        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="maintenance_ends_after_start")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="maintenance_ends_after_start"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -316,7 +391,9 @@ class ChangeFreeze(models.Model):
 
     class Meta:
         ordering = ["-starts_at"]
-        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="freeze_ends_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="freeze_ends_after_start")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -340,7 +417,9 @@ class GovernanceThreshold(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(service__isnull=False, team__isnull=True) | Q(service__isnull=True, team__isnull=False)),
+                condition=(
+                    Q(service__isnull=False, team__isnull=True) | Q(service__isnull=True, team__isnull=False)
+                ),
                 name="governance_threshold_one_scope",
             ),
             models.CheckConstraint(condition=Q(period_days__gte=1), name="governance_period_positive"),

@@ -26,6 +26,7 @@ from apps.contacts.selectors import (
 from apps.policies.calendar import WEEKDAY_NAMES, parse_weekly
 from apps.policies.models import (
     BusinessCalendar,
+    CalendarChange,
     CalendarClosure,
     Category,
     ChangeFreeze,
@@ -84,7 +85,9 @@ def uncovered(services: list[Service] | None = None) -> list[tuple[Service, str]
         )
     )
     fallback = set(
-        EscalationPolicy.objects.filter(active=True, covers_all_services=True).values_list("category", flat=True)
+        EscalationPolicy.objects.filter(active=True, covers_all_services=True).values_list(
+            "category", flat=True
+        )
     )
     services = services if services is not None else list(Service.objects.order_by("name"))
     return [
@@ -98,7 +101,9 @@ def uncovered(services: list[Service] | None = None) -> list[tuple[Service, str]
 def policy_contacts() -> list[Person]:
     """Whom to ask for a policy: the governance admins in the directory."""
     return list(
-        Person.objects.filter(user__groups__name=Role.GOVERNANCE_ADMIN.value, user__is_active=True).order_by("full_name")
+        Person.objects.filter(user__groups__name=Role.GOVERNANCE_ADMIN.value, user__is_active=True).order_by(
+            "full_name"
+        )
     )
 
 
@@ -117,10 +122,16 @@ class TeamFacts:
     rotations: dict[int, Rotation]
 
 
-def level_target_problems(level: EscalationLevel, now: datetime, facts: TeamFacts | None = None) -> list[Unreachable]:
+def level_target_problems(
+    level: EscalationLevel, now: datetime, facts: TeamFacts | None = None
+) -> list[Unreachable]:
     """Why this level might reach nobody (an empty list means it is reachable)."""
     if level.target_kind == "person":
-        return person_problems(level.target_person) if level.target_person else [Unreachable(level.name, "no person chosen")]
+        return (
+            person_problems(level.target_person)
+            if level.target_person
+            else [Unreachable(level.name, "no person chosen")]
+        )
     if level.target_kind == "team_on_call":
         team = level.target_team
         if team is None:
@@ -139,7 +150,9 @@ def level_target_problems(level: EscalationLevel, now: datetime, facts: TeamFact
     return rotation_problems(rotation, now)
 
 
-def policy_reachability(policy: EscalationPolicy, now: datetime | None = None) -> list[tuple[EscalationLevel, list[Unreachable]]]:
+def policy_reachability(
+    policy: EscalationPolicy, now: datetime | None = None
+) -> list[tuple[EscalationLevel, list[Unreachable]]]:
     now = now or timezone.now()
     return [(lvl, probs) for lvl in policy.levels.all() if (probs := level_target_problems(lvl, now))]
 
@@ -148,8 +161,12 @@ def reachability_warnings(now: datetime | None = None) -> list[dict]:
     """Every active policy's unreachable levels, for the governance dashboard."""
     now = now or timezone.now()
     warnings = []
-    for policy in policies_for_list().filter(active=True).prefetch_related(
-        "levels__target_person__contact_methods", "levels__target_team", "levels__target_rotation"
+    for policy in (
+        policies_for_list()
+        .filter(active=True)
+        .prefetch_related(
+            "levels__target_person__contact_methods", "levels__target_team", "levels__target_rotation"
+        )
     ):
         for level, problems in policy_reachability(policy, now):
             warnings.append({"policy": policy, "level": level, "problems": problems})
@@ -163,7 +180,11 @@ def open_freezes() -> QuerySet[ChangeFreeze]:
 
 def policies_due_for_review(today: date | None = None) -> QuerySet[EscalationPolicy]:
     today = today or timezone.localdate()
-    return EscalationPolicy.objects.filter(active=True, next_review_on__lte=today).select_related("owner").order_by("next_review_on")
+    return (
+        EscalationPolicy.objects.filter(active=True, next_review_on__lte=today)
+        .select_related("owner")
+        .order_by("next_review_on")
+    )
 
 
 def people_without_contact() -> QuerySet[Person]:
@@ -448,6 +469,7 @@ def calendar_page(calendar: BusinessCalendar, user, today: date) -> dict:
         "calendar": calendar,
         "summary": calendar_summary(calendar, today),
         "policies": calendar.policies.order_by("name"),
+        "scheduled": scheduled_changes(calendar),
         "history": calendar_history(calendar) if oversight_of(user).everything else None,
         "history_limit": HISTORY_LIMIT,
     }
@@ -528,3 +550,49 @@ def upcoming_holidays(calendar: BusinessCalendar, today: date, count: int = 8) -
     except NotImplementedError:
         return []
     return sorted((day, name) for day, name in found.items() if day >= today)[:count]
+
+
+CHANGE_LABELS = {
+    "name": "Name",
+    "timezone": "Time zone",
+    "always_open": "Open 24x7",
+    "weekly_hours": "Working hours",
+    "holiday_country": "Public holidays of",
+    "holiday_subdivision": "Region",
+}
+
+
+@dataclass(frozen=True)
+class ScheduledChange:
+    change: CalendarChange
+    differences: list[tuple[str, str, str]]  # (what, now, then)
+
+
+def scheduled_changes(calendar: BusinessCalendar) -> list[ScheduledChange]:
+    """The calendar's changes waiting to take effect, soonest first, each with what it changes
+    compared with the calendar as it is now (closures included)."""
+    now_closures = sorted((f"{c.date:%Y-%m-%d}", c.reason) for c in calendar.closures.all())
+    found = []
+    for change in calendar.scheduled_changes.filter(status=CalendarChange.Status.PENDING):
+        differences = []
+        for name, label in CHANGE_LABELS.items():
+            before, after = getattr(calendar, name), change.values.get(name)
+            if before != after:
+                differences.append((label, _said(name, before), _said(name, after)))
+        then_closures = sorted(tuple(c) for c in change.closures)
+        if then_closures != now_closures:
+            differences.append(("Closures", _closures_text(now_closures), _closures_text(then_closures)))
+        found.append(ScheduledChange(change, differences))
+    return found
+
+
+def _said(name: str, value) -> str:
+    if name == "weekly_hours":
+        return weekly_text(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value) if value not in (None, "") else "—"
+
+
+def _closures_text(closures) -> str:
+    return "; ".join(f"{day} {why}" for day, why in closures) or "none"

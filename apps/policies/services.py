@@ -17,11 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import record
+from apps.common.errors import Conflict
 from apps.common.forms import error_dict
 from apps.contacts.models import Person, Rotation, Team
 from apps.policies.calendar import MAX_BUSINESS_DURATION
 from apps.policies.models import (
     BusinessCalendar,
+    CalendarChange,
     CustomerTier,
     EscalationLevel,
     EscalationPolicy,
@@ -32,9 +34,9 @@ from apps.policies.selectors import level_target_problems, policy_version
 from apps.timers.services import deadline_schedule, deadlines_cancel_for
 
 REVIEW_DUE = "policies.review_due"
+CALENDAR_CHANGE_DUE = "policies.calendar_change_due"
 STALE_POLICY = (
-    "Someone else saved this policy after you opened it. Open it again to see their "
-    "change, then make yours."
+    "Someone else saved this policy after you opened it. Open it again to see their change, then make yours."
 )
 
 
@@ -64,7 +66,9 @@ class ThresholdSpec:
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise ValidationError({"change_reason": "Say why this changes (at least 5 characters): it is kept in the history."})
+        raise ValidationError(
+            {"change_reason": "Say why this changes (at least 5 characters): it is kept in the history."}
+        )
     return reason
 
 
@@ -93,7 +97,8 @@ def validate_levels(levels: list[LevelSpec]) -> None:
         problems = level_target_problems(level, now)
         if problems:
             errors.append(
-                f"Level {spec.order} ({spec.name}): no reachable target — " + "; ".join(str(p) for p in problems)
+                f"Level {spec.order} ({spec.name}): no reachable target — "
+                + "; ".join(str(p) for p in problems)
             )
     if errors:
         raise ValidationError({"levels": errors})
@@ -113,10 +118,14 @@ def validate_thresholds(thresholds: list[ThresholdSpec]) -> None:
         if t.acknowledge_within <= timedelta(0):
             errors.append(f"{t.severity}/{t.customer_tier}: acknowledge time must be positive.")
         if t.resolve_within < t.acknowledge_within:
-            errors.append(f"{t.severity}/{t.customer_tier}: resolve time cannot be shorter than acknowledge time.")
+            errors.append(
+                f"{t.severity}/{t.customer_tier}: resolve time cannot be shorter than acknowledge time."
+            )
         if max(t.acknowledge_within, t.resolve_within) > MAX_BUSINESS_DURATION:
             hours = int(MAX_BUSINESS_DURATION.total_seconds() // 3600)
-            errors.append(f"{t.severity}/{t.customer_tier}: a time can be at most {hours:,} hours (365 days).")
+            errors.append(
+                f"{t.severity}/{t.customer_tier}: a time can be at most {hours:,} hours (365 days)."
+            )
     if errors:
         raise ValidationError({"thresholds": errors})
 
@@ -208,7 +217,9 @@ def _replace_levels(policy: EscalationPolicy, levels: list[LevelSpec], actor, re
         stale.delete()
 
 
-def _replace_thresholds(policy: EscalationPolicy, thresholds: list[ThresholdSpec], actor, reason: str) -> None:
+def _replace_thresholds(
+    policy: EscalationPolicy, thresholds: list[ThresholdSpec], actor, reason: str
+) -> None:
     existing = {(t.severity, t.customer_tier): t for t in policy.thresholds.all()}
     for spec in thresholds:
         row = existing.pop((spec.severity, spec.customer_tier), None) or ResponseThreshold(policy=policy)
@@ -232,7 +243,11 @@ def _snapshot(policy: EscalationPolicy) -> dict:
             for lvl in policy.levels.order_by("order")
         ],
         "thresholds": {
-            f"{t.severity}/{t.customer_tier}": [str(t.acknowledge_within), str(t.resolve_within), t.business_hours_only]
+            f"{t.severity}/{t.customer_tier}": [
+                str(t.acknowledge_within),
+                str(t.resolve_within),
+                t.business_hours_only,
+            ]
             for t in policy.thresholds.all()
         },
     }
@@ -266,7 +281,9 @@ def policy_mark_reviewed(*, policy: EscalationPolicy, actor, notes: str) -> Esca
 
 
 @transaction.atomic
-def calendar_save(*, calendar: BusinessCalendar, closures: list[tuple[date, str]] | None = None, actor, reason: str) -> BusinessCalendar:
+def calendar_save(
+    *, calendar: BusinessCalendar, closures: list[tuple[date, str]] | None = None, actor, reason: str
+) -> BusinessCalendar:
     reason = _require_reason(reason)
     calendar.full_clean()
     created = calendar.pk is None
@@ -283,7 +300,9 @@ def calendar_save(*, calendar: BusinessCalendar, closures: list[tuple[date, str]
     return calendar
 
 
-def _replace_closures(calendar: BusinessCalendar, closures: list[tuple[date, str]], actor, reason: str) -> None:
+def _replace_closures(
+    calendar: BusinessCalendar, closures: list[tuple[date, str]], actor, reason: str
+) -> None:
     # Row by row, not bulk: simple-history records only what goes through save() and delete().
     wanted = dict(closures)
     for closure in calendar.closures.all():
@@ -299,3 +318,100 @@ def _replace_closures(calendar: BusinessCalendar, closures: list[tuple[date, str
         closure = calendar.closures.model(calendar=calendar, date=day, reason=why)
         closure._history_user, closure._change_reason = actor, reason
         closure.save()
+
+
+# --- calendar changes that take effect later ------------------------------------------------
+
+
+@transaction.atomic
+def calendar_change_schedule(
+    *,
+    calendar: BusinessCalendar,
+    target: BusinessCalendar,
+    closures: list[tuple[date, str]],
+    effective_at: datetime,
+    actor,
+    reason: str,
+) -> CalendarChange:
+    """Keep ``target`` (the calendar as it will be) and its ``closures`` to apply at
+    ``effective_at``, a moment in the future; until then clocks run on the calendar as it is.
+    Refused, changing nothing, when the new values are not a valid calendar."""
+    reason = _require_reason(reason)
+    if effective_at <= timezone.now():
+        raise ValidationError(
+            {"effective_at": "Choose a moment in the future, or leave it empty for the change to apply now."}
+        )
+    target.pk, target._state.adding = calendar.pk, False  # the same calendar: its own name is no clash
+    target.full_clean()
+    change = CalendarChange(
+        calendar=calendar,
+        effective_at=effective_at,
+        values={name: getattr(target, name) for name in CalendarChange.FIELDS},
+        closures=[[day.isoformat(), why] for day, why in sorted(closures)],
+        reason=reason,
+        requested_by=actor,
+        requested_by_name=actor.get_full_name() or actor.get_username() if actor else "",
+    )
+    change._history_user, change._change_reason = actor, reason
+    change.save()
+    deadline_schedule(kind=CALENDAR_CHANGE_DUE, subject=change, due_at=effective_at)
+    record(
+        action="policies.calendar_change_scheduled",
+        actor=actor,
+        target=calendar,
+        data={"reason": reason, "effective_at": effective_at, "change": change.pk, **change.values},
+    )
+    return change
+
+
+@transaction.atomic
+def calendar_change_apply(*, change: CalendarChange) -> CalendarChange:
+    """The clock of a scheduled change ran out: the calendar takes its new values, recorded in its
+    history under the name of whoever scheduled it. A change cancelled (or applied) since is left
+    alone; one no longer valid (another change made its name taken) is set aside, and why."""
+    change = CalendarChange.objects.select_for_update().select_related("calendar").get(pk=change.pk)
+    if not change.is_pending:
+        return change
+    calendar = BusinessCalendar.objects.get(pk=change.calendar_id)
+    for name, value in change.values.items():
+        setattr(calendar, name, value)
+    closures = [(date.fromisoformat(day), why) for day, why in change.closures]
+    reason = f"{change.reason} (scheduled by {change.requested_by_name or 'escalportal'} to take effect now)"
+    try:
+        with transaction.atomic():
+            calendar_save(calendar=calendar, closures=closures, actor=change.requested_by, reason=reason)
+    except ValidationError as exc:
+        change.status, change.settled_note = CalendarChange.Status.CANCELLED, "; ".join(exc.messages)[:500]
+        outcome = "policies.calendar_change_failed"
+    else:
+        change.status = CalendarChange.Status.APPLIED
+        outcome = "policies.calendar_change_applied"
+    change.settled_at = timezone.now()
+    change._change_reason = change.settled_note or "Took effect"
+    change.save()
+    record(action=outcome, target=change.calendar, data={"change": change.pk, "note": change.settled_note})
+    return change
+
+
+@transaction.atomic
+def calendar_change_cancel(*, change: CalendarChange, actor, reason: str) -> CalendarChange:
+    """A scheduled change that has not taken effect is withdrawn; its clock is cancelled."""
+    reason = _require_reason(reason)
+    change = CalendarChange.objects.select_for_update().get(pk=change.pk)
+    if not change.is_pending:
+        raise Conflict(f"This change is already {change.get_status_display().lower()}: nothing was changed.")
+    change.status, change.settled_at, change.settled_note = (
+        CalendarChange.Status.CANCELLED,
+        timezone.now(),
+        reason,
+    )
+    change._history_user, change._change_reason = actor, reason
+    change.save()
+    deadlines_cancel_for(subject=change, kind=CALENDAR_CHANGE_DUE)
+    record(
+        action="policies.calendar_change_cancelled",
+        actor=actor,
+        target=change.calendar,
+        data={"change": change.pk, "reason": reason, "effective_at": change.effective_at},
+    )
+    return change

@@ -24,7 +24,9 @@ def _links(items, url) -> str:
 
 
 class PolicyTable(tables.Table):
-    name = tables.Column(verbose_name="Name", linkify=lambda record: reverse("policies:detail", args=[record.pk]))
+    name = tables.Column(
+        verbose_name="Name", linkify=lambda record: reverse("policies:detail", args=[record.pk])
+    )
     category = tables.Column(verbose_name="Category")
     owner = tables.Column(
         verbose_name="Owner",

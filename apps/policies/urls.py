@@ -14,6 +14,9 @@ urlpatterns = [
     path("calendars/new/", views.calendar_edit, name="calendar_new"),
     path("calendars/<int:pk>/", views.calendar_detail, name="calendar"),
     path("calendars/<int:pk>/edit/", views.calendar_edit, name="calendar_edit"),
+    path(
+        "calendars/changes/<int:pk>/cancel/", views.calendar_change_cancel_view, name="calendar_change_cancel"
+    ),
     path("maintenance/", views.maintenance_list, name="maintenance"),
     path("maintenance/new/", views.maintenance_new, name="maintenance_new"),
     path("freezes/", views.freeze_list, name="freezes"),

@@ -20,7 +20,9 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
+from apps.common.errors import Conflict
 from apps.common.forms import apply_errors, error_dict
+from apps.common.moments import shown
 from apps.common.pagination import paginate
 from apps.policies import selectors
 from apps.policies.filters import PolicyFilter
@@ -32,8 +34,21 @@ from apps.policies.forms import (
     ReviewForm,
     default_period_start,
 )
-from apps.policies.models import BusinessCalendar, ChangeFreeze, EscalationPolicy, MaintenanceWindow
-from apps.policies.services import calendar_save, policy_mark_reviewed, policy_problems, policy_save
+from apps.policies.models import (
+    BusinessCalendar,
+    CalendarChange,
+    ChangeFreeze,
+    EscalationPolicy,
+    MaintenanceWindow,
+)
+from apps.policies.services import (
+    calendar_change_cancel,
+    calendar_change_schedule,
+    calendar_save,
+    policy_mark_reviewed,
+    policy_problems,
+    policy_save,
+)
 from apps.policies.tables import PolicyTable, ServiceTable
 from apps.policies.windows import change_freeze_save, maintenance_window_save
 
@@ -176,11 +191,16 @@ def calendar_list(request):
 @authenticated
 def calendar_detail(request, pk: int):
     calendar = get_object_or_404(BusinessCalendar.objects.prefetch_related("closures"), pk=pk)
+    return _render_calendar(request, calendar)
+
+
+def _render_calendar(request, calendar: BusinessCalendar, *, refused: dict | None = None, status: int = 200):
     context = {
         **selectors.calendar_page(calendar, request.user, timezone.localdate()),
         "can_edit": _can_edit(request),
+        "refused": refused or {},
     }
-    return render(request, "policies/calendar_detail.html", context)
+    return render(request, "policies/calendar_detail.html", context, status=status)
 
 
 @requires(Cap.EDIT_POLICIES)
@@ -190,11 +210,37 @@ def calendar_edit(request, pk: int | None = None):
     hours_errors: list[str] = []
     if form.is_bound:
         saved, hours_errors = _save_calendar(request, calendar, form)
+        if isinstance(saved, CalendarChange):
+            messages.success(
+                request,
+                f"Scheduled: the change to “{saved.calendar.name}” takes effect {shown(saved.effective_at)}.",
+            )
+            return redirect("policies:calendar", pk=saved.calendar_id)
         if saved is not None:
             messages.success(request, f"Saved calendar “{saved.name}”.")
             return redirect("policies:calendar", pk=saved.pk)
     context = {"calendar": calendar, "form": form, "hours": form.hours_rows(), "hours_errors": hours_errors}
     return render(request, "policies/calendar_form.html", context, status=_status(request))
+
+
+@requires(Cap.EDIT_POLICIES)
+@require_POST
+def calendar_change_cancel_view(request, pk: int):
+    """Withdraw a calendar change that has not taken effect (with a reason)."""
+    change = get_object_or_404(CalendarChange.objects.select_related("calendar"), pk=pk)
+    try:
+        calendar_change_cancel(change=change, actor=request.user, reason=request.POST.get("reason", ""))
+    except ValidationError as exc:
+        return _render_calendar(
+            request, change.calendar, refused={change.pk: " ".join(exc.messages)}, status=400
+        )
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return _render_calendar(request, change.calendar, status=409)
+    messages.success(
+        request, f"Cancelled: the change planned for {shown(change.effective_at)} will not happen."
+    )
+    return redirect("policies:calendar", pk=change.calendar_id)
 
 
 def _save_calendar(request, calendar, form) -> tuple[BusinessCalendar | None, list[str]]:
@@ -206,6 +252,16 @@ def _save_calendar(request, calendar, form) -> tuple[BusinessCalendar | None, li
         if not form_ok:
             target.full_clean()  # show the calendar's own refusals beside a missing reason
             return None, []
+        if form.cleaned_data.get("effective_at") and calendar is not None:
+            change = calendar_change_schedule(
+                calendar=calendar,
+                target=target,
+                closures=form.cleaned_data["closures"],
+                effective_at=form.cleaned_data["effective_at"],
+                actor=request.user,
+                reason=form.cleaned_data["change_reason"],
+            )
+            return change, []
         saved = calendar_save(
             calendar=target,
             closures=form.cleaned_data["closures"],
@@ -255,7 +311,14 @@ def freeze_new(request):
 
 def _period_new(request, form_class, save, keyword: str, kind: str):
     start = default_period_start()
-    form = form_class(_posted(request), initial={"tz": "UTC", "starts_at": start, "ends_at": start + timedelta(hours=4)})
+    form = form_class(
+        _posted(request),
+        initial={
+            "tz": timezone.get_current_timezone_name(),
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=4),
+        },
+    )
     if form.is_bound and form.is_valid():
         try:
             saved = save(

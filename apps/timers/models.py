@@ -60,7 +60,7 @@ class Deadline(models.Model):
 
     @property
     def subject_label(self) -> str:
-        """"Escalation #42": the subject's model in words and its id (timers know no domain
+        """ "Escalation #42": the subject's model in words and its id (timers know no domain
         model, and show no more of a subject than that)."""
         if not self.subject_type:
             return ""
@@ -69,7 +69,6 @@ class Deadline(models.Model):
         except (LookupError, ValueError):
             name = self.subject_type
         return f"{str(name).capitalize()} #{self.subject_id}"
-
 
     @property
     def status(self) -> str:

@@ -48,6 +48,4 @@ def failing_deadlines(limit: int = 50):
 
 
 def next_deadlines(limit: int = 20):
-    return Deadline.objects.filter(fired_at=None, cancelled_at=None).order_by("next_attempt_at")[
-        :limit
-    ]
+    return Deadline.objects.filter(fired_at=None, cancelled_at=None).order_by("next_attempt_at")[:limit]

@@ -89,7 +89,12 @@ def test_a_brief_with_a_secret_is_refused_with_what_matched(client, org):
     }
     response = client.post(reverse("approvals:decide", args=[ask.pk]), data)
     assert response.status_code == 400
-    assert "looks like AWS access key" in response.content.decode()
+    page = response.content.decode()
+    # Said beside the box that holds it, and that box is marked, not only a banner.
+    beside = page.split('id="id_what_is_being_done_error">')[1].split("</div>")[0]
+    assert "looks like AWS access key" in beside
+    [field] = [tag for tag in page.split("<textarea")[1:] if 'name="what_is_being_done"' in tag.split(">")[0]]
+    assert "is-invalid" in field.split(">")[0]
     assert ApprovalRequest.objects.get(pk=ask.pk).status == RequestStatus.PENDING
 
 

@@ -35,7 +35,9 @@ def test_data_is_stored_exactly_as_hashed():
     import datetime
     import decimal
 
-    event = record(action="test.types", data={"when": datetime.date(2026, 11, 22), "amount": decimal.Decimal("1.50")})
+    event = record(
+        action="test.types", data={"when": datetime.date(2026, 11, 22), "amount": decimal.Decimal("1.50")}
+    )
     stored = AuditEvent.objects.get(pk=event.pk)
     assert stored.data == {"when": "2026-11-22", "amount": "1.50"}
     assert stored.compute_hash() == stored.hash
@@ -92,7 +94,9 @@ def test_a_confined_event_never_shows_in_the_general_trail_and_still_chains(clie
     from apps.audit.selectors import confined_events, visible_events
     from apps.audit.services import verify_chain
 
-    confined = record(action="protection.case_read", actor=gov_admin, data={"case": "P-1"}, confined_to="protection")
+    confined = record(
+        action="protection.case_read", actor=gov_admin, data={"case": "P-1"}, confined_to="protection"
+    )
     shown = record(action="accounts.roles_synced", actor=gov_admin)
     for user in (auditor, gov_admin):
         visible = set(visible_events(user).values_list("pk", flat=True))

@@ -59,3 +59,13 @@ def test_it_seeds_at_any_hour_of_the_week(moment):
     from apps.policies.models import EscalationPolicy
 
     assert EscalationPolicy.objects.count() == 6  # with the ethics-and-conduct fallback
+
+
+def test_it_gives_hr_a_working_protection_desk():
+    from apps.protection.models import IdentityDisclosure, ProtectionReport, Status
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    officers = User.objects.filter(groups__name=Role.HR_COMPLIANCE.value, username__in=["hr", "compliance"])
+    assert officers.count() == 2
+    assert set(ProtectionReport.objects.values_list("status", flat=True)) == set(Status.values)
+    assert IdentityDisclosure.objects.filter(status="pending", requested_by__username="hr").exists()

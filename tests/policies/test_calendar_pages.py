@@ -75,9 +75,9 @@ def test_a_shift_to_midnight_is_saved_as_24_00_and_shown_so(client, gov_admin):
     detail = client.get(reverse("policies:calendar", args=[calendar.pk])).content.decode()
     assert "09:00–17:00, 18:00–24:00" in detail and "20:00–24:00" in detail
     assert "Sat 20:00–24:00" in client.get(reverse("policies:calendars")).content.decode()
-    # The edit page shows midnight as the picker can (00:00); saving it untouched keeps 24:00.
+    # The edit page shows midnight as it was typed (24:00); saving it untouched keeps it.
     edit = reverse("policies:calendar_edit", args=[calendar.pk])
-    assert 'name="d5_1_end" value="00:00"' in client.get(edit).content.decode()
+    assert 'name="d5_1_end" value="24:00"' in client.get(edit).content.decode()
     assert client.post(edit, page_post(client, edit, change_reason="Nothing changed")).status_code == 302
     calendar.refresh_from_db()
     assert calendar.weekly_hours["5"] == [["20:00", "24:00"]]

@@ -19,6 +19,7 @@ from apps.approvals.services.common import (
 )
 from apps.audit.services import record
 from apps.common.errors import Conflict
+from apps.common.moments import shown
 from apps.contacts.models import Person
 from apps.contacts.selectors import person_of
 from apps.escalations import chain as ch
@@ -99,8 +100,6 @@ def send_brief(approval: ApprovalRequest, actor) -> list[Person]:
     return executives
 
 
-
-
 @transaction.atomic
 def brief_acknowledge(*, brief: ExecutiveBrief, actor) -> BriefReceipt:
     """The executive confirms they read it; the escalation is acknowledged too if they own it."""
@@ -109,7 +108,7 @@ def brief_acknowledge(*, brief: ExecutiveBrief, actor) -> BriefReceipt:
     if receipt is None:
         raise PermissionDenied("This brief was not sent to you.")
     if receipt.acknowledged_at is not None:
-        raise Conflict(f"You acknowledged this brief at {receipt.acknowledged_at:%a %d %b %H:%M} UTC.")
+        raise Conflict(f"You acknowledged this brief at {shown(receipt.acknowledged_at)}.")
     receipt.acknowledged_at = timezone.now()
     receipt.save(update_fields=["acknowledged_at"])
     record(

@@ -21,6 +21,7 @@ from apps.escalations import services as escalation_services
 from apps.escalations.chain import FrozenLevel
 from apps.escalations.models import Escalation, TimelineEvent
 from apps.notifications.services import notify
+from apps.protection.services import watch_window_open
 from apps.timers.services import deadline_schedule, deadlines_cancel_for
 
 REQUEST_DUE = "approvals.request_due"
@@ -104,6 +105,10 @@ def protected_act(approval: ApprovalRequest, actor, act: str, reason: str) -> No
             "escalation": approval.escalation.reference if approval.escalation_id else None,
         },
     )
+    if approval.escalation_id and approval.escalation.raiser_id:
+        # The act is recorded once, above; protection opens (or extends) the watch window.
+        esc = approval.escalation
+        watch_window_open(user=esc.raiser, act=act, escalation_id=esc.pk, escalation_ref=esc.reference)
 
 
 def lock(approval: ApprovalRequest, expected_version: int | None = None) -> ApprovalRequest:
@@ -168,8 +173,6 @@ def open_approval(
     if escalation is not None and approver.user_id:
         assign_perm("escalations.view_escalation", approver.user, escalation)
     return approval
-
-
 
 
 def level_timeout(level: FrozenLevel) -> timedelta:

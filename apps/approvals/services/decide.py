@@ -52,12 +52,16 @@ def approval_decide(
                 "the raiser reads it and may appeal."
             }
         )
-    on_behalf = approval.on_behalf_of or (approval.approver if person_of(actor) != approval.approver else None)
+    on_behalf = approval.on_behalf_of or (
+        approval.approver if person_of(actor) != approval.approver else None
+    )
     if approval.kind == RequestKind.EXECUTIVE_LEVEL:
         _decide_escalation(approval, actor, approve, reason, brief_edits)
     else:
         settle(approval, RequestStatus.APPROVED if approve else RequestStatus.REJECTED, actor, reason)
-    log_decision(approval, Outcome.APPROVED if approve else Outcome.REJECTED, actor, reason, on_behalf_of=on_behalf)
+    log_decision(
+        approval, Outcome.APPROVED if approve else Outcome.REJECTED, actor, reason, on_behalf_of=on_behalf
+    )
     audit(approval, "approved" if approve else "rejected", actor, reason=reason)
     told = approval.escalation.raiser_person if approval.escalation_id else approval.requester_person
     tell(approval, [told], "approval_decided", "decided", approved=approve, reason=reason, decider=actor)
@@ -72,9 +76,8 @@ def _decide_escalation(
     if approve:
         brief = approval.brief
         apply_brief_edits(brief, brief_edits, actor)
-        check_outgoing(
-            {f"Brief, {f.replace('_', ' ')}": getattr(brief, f) for f in ExecutiveBrief.FIELDS}, field="brief"
-        )
+        where = {f"Brief, {f.replace('_', ' ')}": f for f in ExecutiveBrief.FIELDS}
+        check_outgoing({w: getattr(brief, f) for w, f in where.items()}, field="brief", fields=where)
         settle(approval, RequestStatus.APPROVED, actor, reason)
         esc_services.escalation_reach_approved_level(
             escalation=esc,

@@ -68,7 +68,6 @@ class EscalationGate:
             log_decision(approval, Outcome.WITHDRAWN, actor, reason)
             audit(approval, "withdrawn", actor, reason=reason)
 
-
     def status(self, *, escalation: Escalation, user) -> GateStatus:
         """The approval the escalation waits for, or its latest refusal with the raiser's way to
         appeal it (a read: no lock, nothing written)."""
@@ -84,7 +83,10 @@ class EscalationGate:
         url = reverse("approvals:request", args=[latest.pk])
         if latest.status == RequestStatus.PENDING:
             return GateStatus(waiting_for=latest.approver.full_name, due_at=latest.due_at, approval_url=url)
-        if latest.status != RequestStatus.REJECTED or escalation.status not in (Status.OPEN, Status.ACKNOWLEDGED):
+        if latest.status != RequestStatus.REJECTED or escalation.status not in (
+            Status.OPEN,
+            Status.ACKNOWLEDGED,
+        ):
             return GateStatus()
         chance = appeal_chance(latest) if latest.raised_by_id == user.pk else None
         return GateStatus(

@@ -29,6 +29,7 @@ from apps.approvals.services.common import (
     tell,
 )
 from apps.common.errors import Conflict
+from apps.common.moments import shown
 from apps.escalations import services as esc_services
 
 
@@ -143,8 +144,8 @@ def approval_escalate_around(
     halfway = approval.requested_at + (approval.due_at - approval.requested_at) / 2
     if timezone.now() < halfway:
         raise Conflict(
-            f"{approval.approver.full_name} has until {approval.due_at:%a %d %b %H:%M} UTC; you can go "
-            f"around them from {halfway:%a %d %b %H:%M} UTC."
+            f"{approval.approver.full_name} has until {shown(approval.due_at)}; you can go "
+            f"around them from {shown(halfway)}."
         )
     silent = approval.approver
     new = _reroute(approval, actor, Outcome.ESCALATED_AROUND, skip_backup=True, reason=reason)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from django import template
+from django.utils import dateformat, timezone
+
+from apps.common.moments import timezone_names, zone_label
 
 register = template.Library()
+
+WHEN = "D d M H:i"
 
 
 @register.filter
@@ -20,3 +28,28 @@ def hours_in_words(hours) -> str:
     if seconds < 48 * 3600:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
+
+
+@register.filter
+def when(value, fmt: str = WHEN) -> str:
+    """A moment in the reader's zone, the zone named: ``{{ esc.ack_due_at|when }}`` gives
+    "Mon 07 Dec 14:30 CET"; the argument is a Django date format."""
+    return _shown(value, timezone.get_current_timezone(), fmt)
+
+
+@register.filter
+def when_in(value, zone: str) -> str:
+    """A moment in a named zone (a policy calendar's, a rotation's), the zone named:
+    ``{{ esc.ack_due_at|when_in:calendar.timezone }}``."""
+    if not zone or zone not in timezone_names():
+        return _shown(value, timezone.get_current_timezone(), WHEN)
+    return _shown(value, ZoneInfo(zone), WHEN)
+
+
+def _shown(value, tz, fmt: str) -> str:
+    if not isinstance(value, datetime):
+        return "—" if value in (None, "") else str(value)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_default_timezone())
+    local = value.astimezone(tz)
+    return f"{dateformat.format(local, fmt)} {zone_label(local)}"

@@ -47,10 +47,14 @@ def stakeholders(esc: Escalation) -> list[Person]:
     """Who hears the updates: the raiser, everyone working on it, and everyone it has reached
     (events before owner and level reached were told apart name the person ``owner``)."""
     reached = TimelineEvent.objects.filter(escalation=esc, kind=Kind.LEVEL_REACHED)
-    ids = set(reached.values_list("data__engaged", flat=True)) | set(reached.values_list("data__owner", flat=True))
+    ids = set(reached.values_list("data__engaged", flat=True)) | set(
+        reached.values_list("data__owner", flat=True)
+    )
     ids |= set(esc.responders.values_list("pk", flat=True))
     ids |= set(HandOff.objects.filter(escalation=esc).values_list("to_person", flat=True))
-    people = list(Person.objects.filter(pk__in={i for i in ids if i}).exclude(pk=getattr(esc.raiser_person, "pk", None)))
+    people = list(
+        Person.objects.filter(pk__in={i for i in ids if i}).exclude(pk=getattr(esc.raiser_person, "pk", None))
+    )
     return [p for p in [esc.raiser_person, *people] if p is not None]
 
 

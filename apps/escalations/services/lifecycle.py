@@ -59,6 +59,7 @@ from apps.escalations.services.routing import (
 )
 from apps.policies.models import Category, CustomerTier, Service, Severity
 from apps.policies.selectors import policy_contacts, policy_for
+from apps.protection.services import watch_window_open
 from apps.timers.services import deadlines_cancel_for
 
 Kind = TimelineEvent.Kind
@@ -187,6 +188,8 @@ def escalation_raise(
     esc.save()
     del esc.skip_history_when_saving
     grant_participant(esc, actor)
+    # Whoever raises a concern is protected from retaliation for it (issue 10): a watch window.
+    watch_window_open(user=actor, act="raised an escalation", escalation_id=esc.pk, escalation_ref=esc.reference)
     timeline_event(
         esc,
         Kind.RAISED,
@@ -236,7 +239,10 @@ def escalation_acknowledge(
     esc.ack_due_at = None
     refresh_next_due(esc)
     event = timeline_event(
-        esc, Kind.ACKNOWLEDGED, actor, f"Acknowledged by {esc.engaged.full_name} at level {esc.current_level}."
+        esc,
+        Kind.ACKNOWLEDGED,
+        actor,
+        f"Acknowledged by {esc.engaged.full_name} at level {esc.current_level}.",
     )
     notify_people(esc, event, [esc.raiser_person], "escalation_acknowledged")
     audit(esc, "acknowledged", actor, engaged=esc.engaged.full_name)
@@ -288,7 +294,9 @@ def escalation_hand_off(
     esc = lock(escalation, expected_version)
     require_status(esc, {Status.OPEN, Status.ACKNOWLEDGED}, "handed off")
     require_owner_or_engaged(esc, actor, "hand off")
-    summary = required_text(context_summary, "context_summary", "A context summary for the next owner", MIN_SUMMARY)
+    summary = required_text(
+        context_summary, "context_summary", "A context summary for the next owner", MIN_SUMMARY
+    )
     _check_new_owner(esc, to_person)
     now = timezone.now()
     previous = esc.owner
@@ -322,7 +330,9 @@ def escalation_hand_off(
     notify_people(
         esc, event, [to_person], "escalation_handed_off", summary=summary, previous=previous, due_at=due
     )
-    audit(esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name if previous else None})
+    audit(
+        esc, "handed_off", actor, to=to_person.full_name, **{"from": previous.full_name if previous else None}
+    )
     commit(esc, actor, "Handed off")
     return esc
 
@@ -334,10 +344,14 @@ def _check_new_owner(esc: Escalation, to_person: Person | None) -> None:
         raise ValidationError({"to_person": f"{to_person.full_name} already owns it."})
     if to_person.user is None or not to_person.user.has_perm(Cap.RESPOND_ESCALATION.perm):
         raise ValidationError(
-            {"to_person": f"{to_person.full_name} cannot own escalations (no portal login with a responder role)."}
+            {
+                "to_person": f"{to_person.full_name} cannot own escalations (no portal login with a responder role)."
+            }
         )
     if not ch.reachable(to_person):
-        raise ValidationError({"to_person": f"{to_person.full_name} has no contact method, so could not be told."})
+        raise ValidationError(
+            {"to_person": f"{to_person.full_name} has no contact method, so could not be told."}
+        )
 
 
 @transaction.atomic

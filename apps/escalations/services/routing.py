@@ -109,7 +109,9 @@ def engage(
     )
     deferral_note(esc, due, "acknowledge")
     if announce:
-        notify_people(esc, event, [person], "escalation_assigned", level=level, due_at=due.at, previous=previous)
+        notify_people(
+            esc, event, [person], "escalation_assigned", level=level, due_at=due.at, previous=previous
+        )
     if esc.raiser_person and esc.raiser_person != person and level.order > 1:
         notify_people(esc, event, [esc.raiser_person], "escalation_progress", level=level)
 

@@ -8,8 +8,16 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
-from apps.common.forms import BootstrapMixin, TimeInput, reason_field, timezone_choices
+from apps.common.forms import (
+    DATETIME_INPUT_FORMATS,
+    BootstrapMixin,
+    DateTimeInput,
+    TimeInput,
+    reason_field,
+    timezone_choices,
+)
 from apps.policies.calendar import (
     END_OF_DAY,
     MAX_SEARCH_DAYS,
@@ -24,11 +32,11 @@ INTERVALS_PER_DAY = 2
 
 
 class EndTimeInput(TimeInput):
-    """A browser's time picker cannot show 24:00: it shows the end of the day as 00:00."""
+    """The end of the day is written 24:00, as the admin typed it (times are typed as text)."""
 
     def format_value(self, value):
         if value == END_OF_DAY or (isinstance(value, str) and value.strip() in ("24:00", "24:00:00")):
-            return "00:00"
+            return "24:00"
         return super().format_value(value)
 
 
@@ -69,10 +77,19 @@ class CalendarForm(BootstrapMixin, forms.Form):
         help_text="One per line as “YYYY-MM-DD reason”: days the office is closed beyond public holidays.",
     )
     change_reason = reason_field()
+    effective_at = forms.DateTimeField(
+        required=False,
+        widget=DateTimeInput(),
+        input_formats=DATETIME_INPUT_FORMATS,
+        label="Takes effect",
+        help_text="Leave empty to apply the change now.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = timezone_choices()
+        zone = timezone.get_current_timezone_name()
+        self.fields["effective_at"].help_text += f" Or a moment in your time ({zone}), as 2027-01-01 00:00."
         for day, day_name in enumerate(WEEKDAY_NAMES):
             for slot in range(1, INTERVALS_PER_DAY + 1):
                 for edge in ("start", "end"):

@@ -39,7 +39,11 @@ class PolicyEditor:
 
     def parts(self) -> PolicyParts:
         """Validate the three parts and return what parsed (the levels with their targets read)."""
-        form_ok, levels_ok, thresholds_ok = self.form.is_valid(), self.levels.is_valid(), self.thresholds.is_valid()
+        form_ok, levels_ok, thresholds_ok = (
+            self.form.is_valid(),
+            self.levels.is_valid(),
+            self.thresholds.is_valid(),
+        )
         levels = self.levels.specs(level_targets(self.levels.target_ids())) if levels_ok else None
         thresholds = self.thresholds.specs() if thresholds_ok else None
         target = None
@@ -55,7 +59,10 @@ class PolicyEditor:
         problems = dict(problems)
         level_errors, threshold_errors = problems.pop("levels", []), problems.pop("thresholds", [])
         parts_invalid = bool(
-            level_errors or threshold_errors or self.levels.total_error_count() or self.thresholds.total_error_count()
+            level_errors
+            or threshold_errors
+            or self.levels.total_error_count()
+            or self.thresholds.total_error_count()
         )
         return {
             "policy": self.policy,

@@ -99,5 +99,6 @@ class ChangeFreezeForm(PeriodForm):
 
 
 def default_period_start() -> datetime:
-    """Tomorrow 22:00 UTC: a typical start for planned work, and never in the past."""
+    """Tomorrow 22:00 (read in the zone the form offers first, the reader's): a typical start
+    for planned work, and never in the past."""
     return datetime.combine(timezone.localdate() + timedelta(days=1), time(22, 0))

@@ -296,7 +296,13 @@ class BaseLevelFormSet(forms.BaseFormSet):
 
 def _level_formset(extra: int):
     return forms.formset_factory(
-        LevelForm, formset=BaseLevelFormSet, extra=extra, can_delete=True, max_num=20, validate_max=True, absolute_max=20
+        LevelForm,
+        formset=BaseLevelFormSet,
+        extra=extra,
+        can_delete=True,
+        max_num=20,
+        validate_max=True,
+        absolute_max=20,
     )
 
 

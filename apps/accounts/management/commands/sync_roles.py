@@ -8,6 +8,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         result = roles_sync()
-        self.stdout.write(
-            f"{result['capabilities']} capabilities; {result['groups_changed']} groups changed"
-        )
+        self.stdout.write(f"{result['capabilities']} capabilities; {result['groups_changed']} groups changed")

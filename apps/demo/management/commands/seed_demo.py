@@ -11,6 +11,7 @@ from apps.accounts.roles import Role
 from apps.accounts.services import roles_sync, user_set_roles
 from apps.contacts.services import person_upsert, team_upsert
 from apps.demo.policies import seed_policies
+from apps.demo.protection import seed_protection
 
 DEMO_PASSWORD = "escalportal-demo"
 
@@ -40,7 +41,15 @@ PEOPLE = [
     ("hr", "Hannah Schmidt", "HR & Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE, Role.RESPONDER]),
     ("compliance", "Omar Haddad", "Compliance Officer", "people-compliance", "priya.natarajan", 40, [Role.HR_COMPLIANCE, Role.RESPONDER]),
     ("auditor", "Ingrid Novak", "Internal Auditor", "governance", "priya.natarajan", 40, [Role.AUDITOR]),
-    ("govadmin", "Leo Martins", "Governance Administrator", "governance", "priya.natarajan", 40, [Role.GOVERNANCE_ADMIN]),
+    (
+        "govadmin",
+        "Leo Martins",
+        "Governance Administrator",
+        "governance",
+        "priya.natarajan",
+        40,
+        [Role.GOVERNANCE_ADMIN],
+    ),
 ]
 
 DOMAIN = "example.com"
@@ -72,12 +81,21 @@ class Command(BaseCommand):
                 boss = people[f"{manager}@{DOMAIN}"] if manager else None
                 email = email_of(full_name)
                 people[email] = person_upsert(
-                    email=email, full_name=full_name, title=title, team=teams[team],
-                    manager=boss, authority_rank=rank, user=user,
+                    email=email,
+                    full_name=full_name,
+                    title=title,
+                    team=teams[team],
+                    manager=boss,
+                    authority_rank=rank,
+                    user=user,
                 )
             new_policies = seed_policies()
+            logins = {u.username: u for u in User.objects.filter(username__in=["staff", "hr", "compliance"])}
+            seed_protection(reporter=logins["staff"], officer=logins["hr"], second=logins["compliance"])
         self.stdout.write(
-            self.style.SUCCESS(f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies")
+            self.style.SUCCESS(
+                f"demo organisation: {len(teams)} teams, {len(people)} people, {new_policies} new policies"
+            )
         )
         self.stdout.write(f"demo logins (password: {DEMO_PASSWORD}):")
         required = {Role(r) for r in settings.OTP_REQUIRED_ROLES}
