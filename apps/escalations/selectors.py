@@ -385,7 +385,7 @@ class TimelineEntry:
 def timeline(esc: Escalation) -> list[TimelineEntry]:
     """The timeline with each event's notifications and their delivery state, in a fixed
     number of queries however long the escalation has run."""
-    events = list(TimelineEvent.objects.filter(escalation=esc).order_by("at", "id"))
+    events = list(TimelineEvent.objects.filter(escalation=esc).select_related("actor").order_by("at", "id"))
     by_event: dict[str, list] = {}
     for note in notifications_for_subject("escalations.escalation", str(esc.pk)):
         by_event.setdefault(note.event_key, []).append(note)
