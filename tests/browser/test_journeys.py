@@ -204,6 +204,8 @@ def test_staff_raises_a_compliance_concern_for_the_ceo(page, sign_in, size, requ
     act_and_settle(page, escalate.get_by_role("button", name="Escalate").click)
     expect(status_badge(page)).to_have_text("Awaiting approval")
     expect(page.locator("#waiting-for-approval")).to_contain_text("Grace Lindqvist")
+    expect(page.get_by_text("Asked for Grace Lindqvist's approval.")).to_have_count(1)
+    expect(page.get_by_text(re.compile("approval, due"))).to_have_count(1)  # said once, in the banner
     check_page(page, size=size, shot=photo, step="4-waiting-for-approval")
     esc.refresh_from_db()
     assert (esc.status, esc.pending_level) == (Status.AWAITING_APPROVAL, 3)
