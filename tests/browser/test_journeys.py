@@ -258,6 +258,7 @@ def test_the_ceo_reads_the_brief_from_her_desk_and_names_an_owner(page, sign_in,
     desk = page.locator("#desk")
     expect(desk).to_contain_text("Unread")
     expect(desk).to_contain_text("owner now: Hannah Schmidt")
+    expect(desk).to_contain_text(re.compile(r"acknowledge in \d+[dhms]"))  # the clock, live
     check_page(page, size=size, shot=photo, step="2-desk")
 
     desk.get_by_role("link", name=f"{esc.reference}: {CONCERN['title']}").click()
