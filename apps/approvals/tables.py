@@ -7,13 +7,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.approvals.models import ApprovalDecision
+from apps.common.moments import shown
 from apps.common.templatetags.portal import hours_in_words
 
 
 class DecisionTable(tables.Table):
-    at = tables.DateTimeColumn(
-        format="Y-m-d H:i", verbose_name="When (UTC)", attrs={"td": {"class": "text-nowrap"}}
-    )
+    at = tables.Column(verbose_name="When", attrs={"td": {"class": "text-nowrap"}})
     subject = tables.Column(empty_values=(), orderable=False, verbose_name="Request")
     outcome = tables.Column(verbose_name="Outcome")
     decided_by_name = tables.Column(verbose_name="Decided by", default="escalportal")
@@ -44,6 +43,9 @@ class DecisionTable(tables.Table):
         attrs = {"class": "table table-sm table-hover align-middle mb-0"}
         empty_text = "No decision matches these filters."
         template_name = "includes/_table.html"
+
+    def render_at(self, value):
+        return shown(value, fmt="%Y-%m-%d %H:%M")  # in the reader's zone, named
 
     def render_subject(self, record: ApprovalDecision):
         approval = record.approval

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from apps.common.moments import timezone_names
+from apps.common.moments import timezone_names, to_utc
 
 REASON_LABEL = "Reason for this change"
 REASON_HELP = "Kept in the history and the audit trail beside the change (at least 5 characters)."
@@ -148,6 +148,13 @@ def apply_errors(
         else:
             leftover.setdefault(name, []).extend(messages)
     return leftover
+
+
+def storable_instant(form: forms.Form, name: str):
+    """A typed moment (read in the reader's zone) as an instant the portal can store: 9999-12-31
+    23:00 typed in Honolulu is in the year 10000 in UTC, refused beside its field."""
+    value = form.cleaned_data.get(name)
+    return to_utc(value, what=str(form.fields[name].label)) if value else value
 
 
 def ordered_range(form: forms.Form, start: str, end: str) -> None:

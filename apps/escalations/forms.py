@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
-from apps.common.forms import BootstrapMixin, DateTimeInput
+from apps.common.forms import BootstrapMixin, DateTimeInput, storable_instant
 from apps.escalations.models import Criticality, Escalation
 from apps.policies.models import Category, CustomerTier, Service, Severity
 
@@ -114,6 +114,12 @@ class RaiseForm(BootstrapMixin, forms.Form):
             )
         for name in self.FIXED:
             self.fields[name].widget.attrs.setdefault("aria-required", "true")
+
+    def clean_impact_expected_at(self):
+        return storable_instant(self, "impact_expected_at")
+
+    def clean_detected_at(self):
+        return storable_instant(self, "detected_at")
 
     @property
     def extra_field_names(self) -> list[str]:

@@ -3,13 +3,12 @@ costs the same queries at 10 or 100,000 escalations (tested, and measured in ben
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import django_tables2 as tables
 from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.common.moments import shown
 from apps.escalations.models import Escalation
 
 TABLE_ATTRS = {"class": "table table-sm table-hover align-middle mb-0"}
@@ -57,7 +56,7 @@ class EscalationTable(tables.Table):
     )
     # A plain column formatted by hand: DateTimeColumn compiles a template per cell.
     raised_at = tables.Column(
-        verbose_name="Raised (UTC)",
+        verbose_name="Raised",
         attrs={
             "td": {"class": "text-nowrap d-none d-md-table-cell"},
             "th": {"class": "d-none d-md-table-cell"},
@@ -95,13 +94,13 @@ class EscalationTable(tables.Table):
 
     def render_next_due_at(self, record: Escalation, value):
         return format_html(
-            '<time datetime="{0}" title="{0}" data-countdown="{0}">{1}</time>',
+            '<time datetime="{0}" title="{1}" data-countdown="{0}">{1}</time>',
             value.isoformat(),
-            value.strftime("%Y-%m-%d %H:%M"),
+            shown(value, fmt="%Y-%m-%d %H:%M"),
         )
 
     def render_raised_at(self, value):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        return shown(value, fmt="%Y-%m-%d %H:%M")  # in the reader's zone, named
 
     def order_next_due_at(self, queryset, is_descending):
         # Escalations with no clock running (closed, resolved) go last either way; the indexes

@@ -36,15 +36,23 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-Sender = Callable[[str, str, str], None]
+# (address, subject, body, key): ``key`` is the outbox row's idempotency key, the same on every
+# try of that row, so a receiver can drop a message it already has (a send the portal could not
+# record, after a database hiccup or a killed worker, is sent again).
+Sender = Callable[[str, str, str, str], None]
 
 
 # --- email -------------------------------------------------------------------------------------
 
 
-def send_email(address: str, subject: str, body: str) -> None:
-    """Through Django's email backend (SMTP in production), from ``DEFAULT_FROM_EMAIL``."""
-    message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[address])
+def send_email(address: str, subject: str, body: str, key: str = "") -> None:
+    """Through Django's email backend (SMTP in production), from ``DEFAULT_FROM_EMAIL``, with a
+    ``Message-ID`` that is the same on every try of the row (mail clients and many servers
+    drop a second copy with the same ID)."""
+    headers = {"Message-ID": message_id(key)} if key else {}
+    message = EmailMessage(
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[address], headers=headers
+    )
     try:
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
@@ -59,6 +67,12 @@ def send_email(address: str, subject: str, body: str) -> None:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
     except ValueError as exc:  # a malformed address or header
         raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=True) from exc
+
+
+def message_id(key: str) -> str:
+    """``<key@domain>`` with the sender address's domain: stable per outbox row."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "escalportal.invalid"
+    return f"<{key}@{domain}>"
 
 
 def _refusals(exc: smtplib.SMTPRecipientsRefused) -> str:
@@ -98,8 +112,10 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def send_chat(address: str, subject: str, body: str) -> None:
-    post_json(address, chat_payload(address, subject, body))
+def send_chat(address: str, subject: str, body: str, key: str = "") -> None:
+    """The chat tool's own JSON shape; the row's key travels in an ``Idempotency-Key`` header
+    (Slack's and Teams' bodies have no place for it)."""
+    post_json(address, chat_payload(address, subject, body), headers={"Idempotency-Key": key} if key else None)
 
 
 # --- SMS gateway -------------------------------------------------------------------------------
@@ -112,7 +128,7 @@ def sms_text(subject: str, body: str) -> str:
     return text if len(text) <= SMS_MAX_CHARS else text[: SMS_MAX_CHARS - 1].rstrip() + "…"
 
 
-def send_sms(address: str, subject: str, body: str) -> None:
+def send_sms(address: str, subject: str, body: str, key: str = "") -> None:
     """POST ``{"to": number, "message": text}`` to ``SMS_GATEWAY_URL``, with a bearer token
     when ``SMS_GATEWAY_TOKEN`` is set. No gateway configured is permanent for this method:
     the person's next contact method is tried straight away."""
@@ -120,7 +136,10 @@ def send_sms(address: str, subject: str, body: str) -> None:
     if not url:
         raise DeliveryError("SMS gateway not configured (SMS_GATEWAY_URL)", permanent=True)
     headers = {"Authorization": f"Bearer {settings.SMS_GATEWAY_TOKEN}"} if settings.SMS_GATEWAY_TOKEN else {}
-    post_json(url, {"to": address, "message": sms_text(subject, body)}, headers=headers)
+    payload = {"to": address, "message": sms_text(subject, body)}
+    if key:
+        headers["Idempotency-Key"] = payload["idempotency_key"] = key
+    post_json(url, payload, headers=headers)
 
 
 # --- HTTP --------------------------------------------------------------------------------------
@@ -166,8 +185,8 @@ SENDERS: dict[str, Sender] = {
 }
 
 
-def send(channel: str, address: str, subject: str, body: str) -> None:
+def send(channel: str, address: str, subject: str, body: str, *, key: str = "") -> None:
     sender = SENDERS.get(channel)
     if sender is None:
         raise DeliveryError(f"unknown channel {channel!r}", permanent=True)
-    sender(address, subject, body)
+    sender(address, subject, body, key)

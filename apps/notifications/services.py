@@ -28,13 +28,20 @@ lost); the lease is longer than Celery's hard time limit, so a slow send is neve
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from functools import partial
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import F
 from django.db.models.functions import Now
 from django.template import Context
@@ -224,7 +231,7 @@ def notification_deliver(*, notification_id: int) -> DeliveryResult:
         note = _claim(notification_id)
         if note is None:
             return _why_not_claimed(notification_id)
-        result = _record(note, _send(note))
+        result = _record_persistently(note, _send(note))
         if result.outcome != Outcome.RETRY or result.retry_in:
             return result
 
@@ -266,13 +273,38 @@ def _send(note: Notification) -> DeliveryError | None:
         return DeliveryError(NO_METHODS, permanent=True)
     channel, address = note.method
     try:
-        channels.send(channel, address, note.subject, note.body)
+        channels.send(channel, address, note.subject, note.body, key=idempotency_key(note))
     except DeliveryError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - a sender's bug is a failed try, not a stuck row
         log.exception("notification %s: %s to %s raised", note.pk, channel, address)
         return DeliveryError(f"{type(exc).__name__}: {exc}")
     return None
+
+
+def idempotency_key(note: Notification) -> str:
+    """The same on every try of one outbox row, different for every row."""
+    return f"escalportal-notification-{note.pk}"
+
+
+# After a send, writing its outcome is retried on a database error for about 15 s before giving
+# up: the other side has the message, and a row left leased would be sent again once the lease
+# ran out (a duplicate minutes later). Retry the record, never the send.
+RECORD_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _record_persistently(note: Notification, error: DeliveryError | None) -> DeliveryResult:
+    for delay in (*RECORD_RETRY_DELAYS, None):
+        try:
+            return _record(note, error)
+        except (OperationalError, InterfaceError):
+            if delay is None:
+                raise
+            log.warning("notification %s: recording the outcome failed; again in %.1f s", note.pk, delay)
+            if not connection.in_atomic_block:  # delivery runs outside transactions (tests do not)
+                connection.close()  # a broken connection is replaced on the next query
+            time.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def _record(note: Notification, error: DeliveryError | None) -> DeliveryResult:

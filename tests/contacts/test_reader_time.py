@@ -133,3 +133,17 @@ def test_a_business_hours_clock_also_shows_its_calendars_zone(client):
     client.force_login(world.raiser)
     page = client.get(reverse("escalations:detail", args=[esc.pk])).content.decode()
     assert f"{shown(esc.ack_due_at, 'Asia/Tokyo')}, counted in business hours of Tokyo office" in page
+
+
+def test_a_moment_past_the_year_9999_in_utc_is_refused_beside_its_field(client):
+    world = build_world()
+    live_in(world.raiser, "Pacific/Honolulu")  # UTC-10: 9999-12-31 23:00 there is in the year 10000
+    client.force_login(world.raiser)
+    chosen = {"service": world.service.pk, "category": "operational"}
+    response = client.post(
+        reverse("escalations:raise"),
+        {**chosen, **FIELDS, "severity": "sev2", "impact_expected_at": "9999-12-31 23:00", "confirm": "1"},
+    )
+    assert response.status_code == 400
+    assert "is outside the range the portal can store" in response.content.decode()
+    assert not Escalation.objects.exists()

@@ -23,6 +23,7 @@ def test_slack_style_json_by_default(webhook_server):
     assert hit.path == "/services/T000/B000/XXXX"
     assert hit.headers["Content-Type"] == "application/json"
     assert hit.json == {"text": f"*Escalation 17 needs you*\n{BODY}"}
+    assert hit.headers["Idempotency-Key"] == f"escalportal-notification-{note.pk}"
     note.refresh_from_db()
     assert note.sent_via == ("chat_webhook", url)
     assert story(note) == [f"chat to {url} sent"]

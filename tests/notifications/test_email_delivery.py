@@ -27,6 +27,8 @@ def test_it_emails_the_rendered_message(smtp_server, settings):
         "Hello Grace Lindqvist,\n\nThe payments API is down.\n\nhttp://127.0.0.1:8000/escalations/17/\n"
     )
     assert smtp_server.envelopes == [("alerts@portal.example", ["grace@example.com"])]
+    # One Message-ID per outbox row, the same on every try: a repeat is recognisable as one.
+    assert message["Message-ID"] == f"<escalportal-notification-{note.pk}@portal.example>"
 
 
 def test_a_sent_notification_records_how_it_went(smtp_server):

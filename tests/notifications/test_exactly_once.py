@@ -91,3 +91,29 @@ def test_workers_racing_for_the_same_rows_send_each_once(webhook_server):
     assert sorted(hit.path for hit in webhook_server.requests) == sorted(f"/hook/{n}" for n in range(10))
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
     assert DeliveryAttempt.objects.count() == 10
+
+
+@pytest.mark.django_db
+def test_a_database_error_while_recording_a_send_retries_the_record_not_the_send(
+    smtp_server, monkeypatch, caplog
+):
+    """The other side has the message; a failed write of that fact must not send it again."""
+    from django.db import OperationalError
+
+    monkeypatch.setattr(services, "RECORD_RETRY_DELAYS", (0.01, 0.01, 0.01))
+    real, failures = services._record, []
+
+    def flaky(note, error):
+        if len(failures) < 2:
+            failures.append(note.pk)
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(note, error)
+
+    monkeypatch.setattr(services, "_record", flaky)
+    note = probe(("email", "grace@example.com"))
+    assert notification_deliver(notification_id=note.pk).outcome == Outcome.SENT
+    smtp_server.wait_for(1)
+    note.refresh_from_db()
+    assert note.status == Notification.Status.SENT and len(failures) == 2
+    assert len(smtp_server.messages) == 1
+    assert "recording the outcome failed" in caplog.text

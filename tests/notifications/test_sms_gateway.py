@@ -29,12 +29,15 @@ def test_it_posts_the_number_and_text_with_the_bearer_token(gateway):
     [hit] = gateway.wait_for(1)
     assert hit.path == "/v1/sms"
     assert hit.headers["Authorization"] == "Bearer s3cret-token"
+    key = f"escalportal-notification-{note.pk}"  # the same on every try: the gateway can drop a repeat
+    assert hit.headers["Idempotency-Key"] == key
     assert hit.json == {
         "to": "+447700900123",
         "message": (
             "Escalation 17 needs you\nHello Grace Lindqvist,\nThe payments API is down.\n"
             "http://127.0.0.1:8000/escalations/17/"
         ),
+        "idempotency_key": key,
     }
     note.refresh_from_db()
     assert note.sent_via == PHONE

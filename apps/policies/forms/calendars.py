@@ -16,6 +16,7 @@ from apps.common.forms import (
     DateTimeInput,
     TimeInput,
     reason_field,
+    storable_instant,
     timezone_choices,
 )
 from apps.policies.calendar import (
@@ -105,6 +106,9 @@ class CalendarForm(BootstrapMixin, forms.Form):
                         label=label,
                         error_messages={"invalid": f"{label}: enter a time from 00:00 to {latest}."},
                     )
+
+    def clean_effective_at(self):
+        return storable_instant(self, "effective_at")
 
     @staticmethod
     def initial_for(calendar: BusinessCalendar | None) -> dict:
