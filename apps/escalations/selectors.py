@@ -256,7 +256,7 @@ class Dashboard:
 
 
 def dashboard(user, *, limit: int = 10) -> Dashboard:
-    """What I raised, what I own, what breaches next: three queries whatever the data size."""
+    """What I raised, what I work on, what breaches next: three queries whatever the data size."""
     base = for_list(user)
     person = person_of(user)
     # A raiser always takes part in what they raised: their own rows need no visibility test.
@@ -266,12 +266,11 @@ def dashboard(user, *, limit: int = 10) -> Dashboard:
         .filter(raiser=user)
         .order_by("-raised_at")[:limit]
     )
+    # Mine to work on: what I own, what reached me, and what I owned before and still help with
+    # as a responder (issue 12: escalating never takes the case away from the people on it).
+    mine = Q(owner=person) | Q(engaged=person) | Q(responders=person)
     owned = (
-        list(
-            base.filter(Q(owner=person) | Q(engaged=person), status__in=ACTIVE).order_by("next_due_at")[
-                :limit
-            ]
-        )
+        list(base.filter(mine, status__in=ACTIVE).distinct().order_by("next_due_at")[:limit])
         if person
         else []
     )
@@ -386,7 +385,7 @@ class TimelineEntry:
 def timeline(esc: Escalation) -> list[TimelineEntry]:
     """The timeline with each event's notifications and their delivery state, in a fixed
     number of queries however long the escalation has run."""
-    events = list(TimelineEvent.objects.filter(escalation=esc).order_by("at", "id"))
+    events = list(TimelineEvent.objects.filter(escalation=esc).select_related("actor").order_by("at", "id"))
     by_event: dict[str, list] = {}
     for note in notifications_for_subject("escalations.escalation", str(esc.pk)):
         by_event.setdefault(note.event_key, []).append(note)

@@ -311,10 +311,8 @@ def escalate(request, esc, data) -> str:
     )
     gate = selectors.gate_status(Escalation.objects.get(pk=esc.pk), request.user)
     if gate.waiting_for:
-        return (
-            f"Waiting for {gate.waiting_for}'s approval, due {gate.due_at:%a %d %b %H:%M} UTC: "
-            "no executive hears of it until then."
-        )
+        # The page's banner says until when, in the reader's zone; saying it here too repeated it.
+        return f"Asked for {gate.waiting_for}'s approval."
     return "Escalated."
 
 

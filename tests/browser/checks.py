@@ -1,9 +1,10 @@
 """What every page a browser test visits must be, checked in one call (issue 12's done-when).
 
-``check_page(page, size=..., shot=...)`` fails when the page shown now has no h1, when anything
-so far logged a console error or tripped the CSP (the page fixture's ``BrowserLog``), when a
-phone must scroll sideways to read it, or when axe-core finds a serious or critical
-accessibility violation; then it writes a full-page screenshot to
+``check_page(page, size=..., shot=..., step=...)`` fails when the page shown now has no h1 (or
+more than one), when anything so far logged a console error or tripped the CSP (the page
+fixture's ``BrowserLog``), when a phone must scroll sideways to read it, when the navigation
+wraps on a desktop, or when axe-core finds a serious or critical accessibility violation; given
+a ``shot`` and a ``step``, it then writes a full-page screenshot to
 ``var/screenshots/<journey>/<size>-<step>.png`` (var/ is not committed) for a reviewer.
 
 Sizes are named viewports: ``desktop`` (1366x900, the navigation must fit one line) and ``phone``
@@ -24,6 +25,7 @@ from tests.browser.conftest import browser_log
 SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 BLOCKING_IMPACTS = ("serious", "critical")
+NAV_ONE_LINE = 80  # px: one line of Bootstrap's navbar is 56; a second line would make it ~100
 
 _axe = Axe()
 
@@ -76,6 +78,9 @@ def check_page(page: Page, *, size: str, shot: Shot | None = None, step: str = "
     if size == "phone":
         overflow = horizontal_overflow(page)
         assert not overflow, f"{where} scrolls sideways on a phone: {overflow}"
+    else:
+        nav_height = page.get_by_role("navigation", name="Main").bounding_box()["height"]
+        assert nav_height < NAV_ONE_LINE, f"{where}: the navigation wraps ({nav_height}px high)"
     violations = accessibility_violations(page)
     assert not violations, f"{where}: accessibility violations:\n" + "\n".join(violations)
     if shot and step:

@@ -204,6 +204,8 @@ def test_staff_raises_a_compliance_concern_for_the_ceo(page, sign_in, size, requ
     act_and_settle(page, escalate.get_by_role("button", name="Escalate").click)
     expect(status_badge(page)).to_have_text("Awaiting approval")
     expect(page.locator("#waiting-for-approval")).to_contain_text("Grace Lindqvist")
+    expect(page.get_by_text("Asked for Grace Lindqvist's approval.")).to_have_count(1)
+    expect(page.get_by_text(re.compile("approval, due"))).to_have_count(1)  # said once, in the banner
     check_page(page, size=size, shot=photo, step="4-waiting-for-approval")
     esc.refresh_from_db()
     assert (esc.status, esc.pending_level) == (Status.AWAITING_APPROVAL, 3)
@@ -256,6 +258,7 @@ def test_the_ceo_reads_the_brief_from_her_desk_and_names_an_owner(page, sign_in,
     desk = page.locator("#desk")
     expect(desk).to_contain_text("Unread")
     expect(desk).to_contain_text("owner now: Hannah Schmidt")
+    expect(desk).to_contain_text(re.compile(r"acknowledge in \d+[dhms]"))  # the clock, live
     check_page(page, size=size, shot=photo, step="2-desk")
 
     desk.get_by_role("link", name=f"{esc.reference}: {CONCERN['title']}").click()
@@ -288,7 +291,7 @@ def test_the_previous_owner_updates_the_stakeholders_and_resolves(page, sign_in,
     check_page(page, size=size, shot=photo, step="1-home")
     follow_nav(page, "Escalations")
     check_page(page, size=size, shot=photo, step="2-escalations")
-    page.get_by_role("region", name="Breaches next").get_by_role("link", name=esc.reference).click()
+    page.get_by_role("region", name="What I own or work on").get_by_role("link", name=esc.reference).click()
     expect(page.locator("#owner")).to_contain_text("Omar Haddad")
     check_page(page, size=size, shot=photo, step="3-escalation")
 

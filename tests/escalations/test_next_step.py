@@ -26,8 +26,9 @@ def test_asking_for_an_executive_level_says_whose_approval_it_waits_for(client, 
         follow=True,
     )
     page = response.content.decode()
-    assert "Waiting for Lee Lead&#x27;s approval, due" in page and "Escalated." not in page
-    assert 'id="waiting-for-approval"' in page
+    assert "Asked for Lee Lead&#x27;s approval." in page and "Escalated." not in page
+    # Said once: the banner gives the deadline, the confirmation does not repeat it.
+    assert 'id="waiting-for-approval"' in page and page.count("approval, due") == 1
 
 
 def test_after_a_rejection_the_raiser_sees_the_reason_and_appeals_from_the_escalation_page(client, line):

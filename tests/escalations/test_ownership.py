@@ -133,3 +133,13 @@ def test_reading_the_brief_acknowledges_the_executive_engagement(at_the_cto, lin
     approvals.brief_acknowledge(brief=brief, actor=org.cto)
     esc.refresh_from_db()
     assert esc.status == Status.ACKNOWLEDGED and esc.owner == org.person(org.engineer)
+
+
+def test_a_previous_owner_still_finds_it_among_what_they_work_on(client, world):
+    esc = escalated(world)
+    services.escalation_take_ownership(escalation=esc, actor=world.eng_manager)
+    board = selectors.dashboard(world.engineer)
+    assert [e.pk for e in board.owned] == [esc.pk]  # no longer the owner, still on it, listed once
+    client.force_login(world.engineer)
+    page = client.get(reverse("escalations:dashboard")).content.decode()
+    assert "What I own or work on" in page and esc.reference in page
