@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -187,6 +188,11 @@ class EscalationPolicy(models.Model):
     review_interval_days = models.PositiveIntegerField(default=180)
     next_review_on = models.DateField()
     active = models.BooleanField(default=True)
+    # How long a raiser under this policy is watched for retaliation (the protection app's watch
+    # window); 12 months unless the policy says otherwise.
+    watch_window_months = models.PositiveSmallIntegerField(
+        default=12, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
     # The fallback for its kind of risk: it covers every service without a policy of its own, and
     # concerns about no particular service (people, conduct), so no kind of risk is a dead end.
     covers_all_services = models.BooleanField(

@@ -190,7 +190,11 @@ def escalation_raise(
     grant_participant(esc, actor)
     # Whoever raises a concern is protected from retaliation for it (issue 10): a watch window.
     watch_window_open(
-        user=actor, act="raised an escalation", escalation_id=esc.pk, escalation_ref=esc.reference
+        user=actor,
+        act="raised an escalation",
+        escalation_id=esc.pk,
+        escalation_ref=esc.reference,
+        months=policy.watch_window_months,
     )
     timeline_event(
         esc,

@@ -22,6 +22,7 @@ FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 # What the policy form sets on the model (slug, services and the reason are handled apart).
 POLICY_FIELDS = (
     "name category description owner calendar review_interval_days next_review_on active covers_all_services "
+    "watch_window_months "
     "de_escalation_criteria extra_required_fields"
 ).split()
 
@@ -53,6 +54,13 @@ class PolicyForm(BootstrapMixin, forms.Form):
         min_value=1, max_value=3650, initial=180, label="Review every (days)"
     )
     next_review_on = forms.DateField(widget=DateInput(), label="Next review on")
+    watch_window_months = forms.IntegerField(
+        min_value=1,
+        max_value=120,
+        initial=12,
+        label="Protection window (months)",
+        help_text="How long a raiser under this policy is watched for retaliation.",
+    )
     active = forms.BooleanField(required=False, initial=True, help_text="Retired policies are never picked.")
     covers_all_services = forms.BooleanField(
         required=False,
@@ -102,6 +110,7 @@ class PolicyForm(BootstrapMixin, forms.Form):
             "services": [s.pk for s in policy.services.all()],
             "review_interval_days": policy.review_interval_days,
             "next_review_on": policy.next_review_on,
+            "watch_window_months": policy.watch_window_months,
             "active": policy.active,
             "covers_all_services": policy.covers_all_services,
             "de_escalation_criteria": "\n".join(policy.de_escalation_criteria or []),
