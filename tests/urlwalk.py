@@ -263,7 +263,10 @@ def _protection_world(users: dict, open_escalation) -> dict:
     lead's demotion of the raiser (flagged, waiting for sign-off)."""
     from datetime import date
 
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from apps.protection import services as protection
+    from apps.protection.models import CaseAttachment
 
     confidential, _ = protection.report_file(
         mode="confidential",
@@ -271,6 +274,7 @@ def _protection_world(users: dict, open_escalation) -> dict:
         reporter=users["raiser"],
         escalation_id=open_escalation.pk,
         people_named=[users["lead"]],
+        attachment=SimpleUploadedFile("rota.pdf", b"%PDF-1.4 rota", content_type="application/pdf"),
     )
     protection.reviewer_assign(report=confidential, reviewer=users["hr_officer"], actor=users["hr_officer"])
     anonymous, _ = protection.report_file(mode="anonymous", what_happened="I was moved to nights.")
@@ -287,6 +291,7 @@ def _protection_world(users: dict, open_escalation) -> dict:
     )
     return {
         "reports": [confidential, anonymous],
+        "attachments": list(CaseAttachment.objects.filter(entry__report=confidential)),
         "disclosure": disclosure,
         "flag": action.flags.first(),
         "action": action,
@@ -334,6 +339,7 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "protection:disclosure": lambda w: [{"pk": w.protection["disclosure"].pk}],
     "protection:flag_close": lambda w: [{"pk": w.protection["flag"].pk}],
     "protection:sign_off": lambda w: [{"pk": w.protection["action"].pk}],
+    "protection:attachment": lambda w: [{"pk": a.pk} for a in w.protection["attachments"]],
     "audit:retention_rule": lambda w: [{"key": "escalations"}],
     "audit:hold_release": lambda w: [{"pk": h.pk} for h in w.holds],
     # An escalation in the open and a confidential one stand for every state: these pages read

@@ -8,6 +8,14 @@ from apps.common.forms import BootstrapMixin, DateInput
 from apps.protection.models import AdverseAction, Mode, Status
 
 LIMIT = 5000
+ATTACHMENT_HELP = (
+    "Optional, one file of at most 5 MB. Files can name you without your noticing: a document's "
+    "author property, a photo's location. Remove them first if that matters."
+)
+
+
+def attachment_field() -> forms.FileField:
+    return forms.FileField(label="Attach a file", required=False, help_text=ATTACHMENT_HELP)
 
 
 class ReportForm(BootstrapMixin, forms.Form):
@@ -40,6 +48,7 @@ class ReportForm(BootstrapMixin, forms.Form):
         help_text="They, their managers and the people of the escalation will never review your report.",
     )
     escalation = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    attachment = attachment_field()
 
     def __init__(self, *args, signed_in: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,6 +69,7 @@ class KeyForm(BootstrapMixin, forms.Form):
 
 class ReplyForm(BootstrapMixin, forms.Form):
     text = forms.CharField(label="Your message", max_length=LIMIT, widget=forms.Textarea(attrs={"rows": 4}))
+    attachment = attachment_field()
 
 
 class KeyReplyForm(KeyForm, ReplyForm):

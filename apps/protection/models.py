@@ -127,6 +127,24 @@ class CaseEntry(models.Model):
         return f"{self.get_kind_display()} on {self.report.reference}"
 
 
+class CaseAttachment(models.Model):
+    """A file the reporter sent with a message, kept in the database beside the case (no file
+    on a shared disk, and it leaves with the case when retention removes it). Written once and
+    never changed, so it keeps no history of its own; its upload and every read are audited."""
+
+    entry = models.ForeignKey(CaseEntry, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(max_length=200)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class IdentityDisclosure(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for a second officer"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ from apps.audit.services import record
 from apps.protection import links
 from apps.protection.models import (
     AdverseAction,
+    CaseAttachment,
     CaseEntry,
     IdentityDisclosure,
     Mode,
@@ -136,12 +137,19 @@ def record_key_read(report: ProtectionReport) -> None:
     record(action="protection.case_read", target=report, data={"as": "reporter by key"})
 
 
+ATTACHMENTS = Prefetch("attachments", queryset=CaseAttachment.objects.defer("data"))
+
+
 def entries_for_reviewer(report: ProtectionReport) -> QuerySet[CaseEntry]:
-    return report.entries.select_related("author")
+    return report.entries.select_related("author").prefetch_related(ATTACHMENTS)
 
 
 def entries_for_reporter(report: ProtectionReport) -> QuerySet[CaseEntry]:
-    return report.entries.filter(kind__in=CaseEntry.REPORTER_SEES).select_related("author")
+    return (
+        report.entries.filter(kind__in=CaseEntry.REPORTER_SEES)
+        .select_related("author")
+        .prefetch_related(ATTACHMENTS)
+    )
 
 
 def active_disclosure(user, report: ProtectionReport) -> IdentityDisclosure | None:
@@ -231,3 +239,34 @@ def _flags_by_unit() -> list[Count_]:
         unit = units.get(person_id, "No unit")
         counts[unit] = counts.get(unit, 0) + n
     return [_suppress(unit, n) for unit, n in sorted(counts.items())]
+
+
+@transaction.atomic
+def attachment_for(user, pk: int) -> CaseAttachment:
+    """A file of a case, for one of the case's reviewers or its signed-in reporter (the messages
+    they can see); 404 for anyone else. The read is an audit event in the same transaction."""
+    attachment = (
+        CaseAttachment.objects.select_related("entry__report").filter(pk=pk).first()
+        if user.is_authenticated
+        else None
+    )
+    report = attachment.entry.report if attachment is not None else None
+    reviewer = report is not None and cases_for_reviewer(user).filter(pk=report.pk).exists()
+    reporter = (
+        report is not None
+        and report.reporter_id == user.pk
+        and attachment.entry.kind in CaseEntry.REPORTER_SEES
+    )
+    if not (reviewer or reporter):
+        raise Http404("No such file.")
+    record(
+        action="protection.attachment_read",
+        actor=user,
+        target=report,
+        data={
+            "attachment": attachment.pk,
+            "name": attachment.name,
+            "as": "reviewer" if reviewer else "reporter",
+        },
+    )
+    return attachment

@@ -12,6 +12,7 @@ urlpatterns = [
     path("desk/", views.desk, name="desk"),
     path("cases/<int:pk>/", views.case, name="case"),
     path("cases/<int:pk>/take/", views.take, name="take"),
+    path("files/<int:pk>/", views.attachment, name="attachment"),
     path("disclosures/<int:pk>/", views.disclosure, name="disclosure"),
     path("flags/", views.flags, name="flags"),
     path("flags/<int:pk>/close/", views.flag_close, name="flag_close"),

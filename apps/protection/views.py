@@ -13,9 +13,10 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware, RejectRequest, _get_failure_view
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -85,7 +86,7 @@ def report_new(request):
     escalation = request.GET.get("escalation", "")
     if signed_in and escalation.isdigit() and len(escalation) < 10:
         initial = {"escalation": int(escalation), "mode": Mode.CONFIDENTIAL}
-    form = ReportForm(request.POST or None, signed_in=signed_in, initial=initial)
+    form = ReportForm(request.POST or None, request.FILES or None, signed_in=signed_in, initial=initial)
     status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -97,6 +98,7 @@ def report_new(request):
                 reporter=request.user if signed_in and mode != Mode.ANONYMOUS else None,
                 escalation_id=data.get("escalation") if mode != Mode.ANONYMOUS else None,
                 people_named=data.get("people_named") or (),
+                attachment=data.get("attachment"),
             )
         except (ValidationError, Conflict) as exc:
             status = _refuse(form, exc, {"escalation": "__all__"})  # a hidden field: said above the form
@@ -136,11 +138,15 @@ def follow(request):
             form.is_valid()
             form.add_error("key", "This key opens no case. Check it and try again.")
             return render(request, "protection/follow.html", {"form": form, "report": None}, status=400)
-        reply = ReplyForm(request.POST if "text" in request.POST else None)
+        reply = ReplyForm(request.POST if "text" in request.POST else None, request.FILES or None)
         if "text" in request.POST:
             if reply.is_valid():
                 try:
-                    services.message_from_reporter(report=report, text=reply.cleaned_data["text"])
+                    services.message_from_reporter(
+                        report=report,
+                        text=reply.cleaned_data["text"],
+                        attachment=reply.cleaned_data["attachment"],
+                    )
                 except (ValidationError, Conflict) as exc:
                     status = _refuse(reply, exc)
                 else:
@@ -169,12 +175,15 @@ def mine(request):
 @private
 def mine_case(request, pk: int):
     report = selectors.case_for_reporter(request.user, pk)
-    reply = ReplyForm(request.POST or None)
+    reply = ReplyForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and reply.is_valid():
         try:
             services.message_from_reporter(
-                report=report, text=reply.cleaned_data["text"], author=request.user
+                report=report,
+                text=reply.cleaned_data["text"],
+                author=request.user,
+                attachment=reply.cleaned_data["attachment"],
             )
         except (ValidationError, Conflict) as exc:
             status = _refuse(reply, exc)
@@ -297,6 +306,18 @@ ACTIONS = {
         "Reviewer added.",
     ),
 }
+
+
+@authenticated
+@private
+def attachment(request, pk: int):
+    """A case's file, for its reviewers and its signed-in reporter (404 for anyone else), as a
+    download that no browser renders in place; each read is audited."""
+    item = selectors.attachment_for(request.user, pk)
+    response = HttpResponse(bytes(item.data), content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=item.name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @authenticated

@@ -19,6 +19,7 @@ from apps.protection.models import (
     Status,
 )
 from apps.protection.services import clocks
+from apps.protection.services.attachments import attachment_store, check_attachment
 from apps.protection.services.common import (
     REVIEW_PERM,
     audit,
@@ -176,16 +177,20 @@ def message_to_reporter(*, report: ProtectionReport, actor, text: str) -> CaseEn
 
 
 @transaction.atomic
-def message_from_reporter(*, report: ProtectionReport, text: str, author=None) -> CaseEntry:
-    """The reporter writes (by key, or signed in). After closure only for a set period."""
+def message_from_reporter(*, report: ProtectionReport, text: str, author=None, attachment=None) -> CaseEntry:
+    """The reporter writes (by key, or signed in), with a file if they like. After closure only
+    for a set period."""
     report = lock(report)
     text = _clean(text, "text")
+    check_attachment(attachment)
     days = setting("PROTECTION_REPLY_DAYS_AFTER_CLOSE", 30)
     if report.closed_at and timezone.now() > report.closed_at + timedelta(days=days):
         raise Conflict(f"This case closed more than {days} days ago; file a new report instead.")
     shown_author = author if report.mode == Mode.NAMED else None
     entry = _entry(report, CaseEntry.Kind.FROM_REPORTER, text, shown_author)
-    audit(report, "message_from_reporter", shown_author)
+    if attachment is not None:
+        attachment_store(entry, attachment)
+    audit(report, "message_from_reporter", shown_author, attachment=attachment is not None)
     for reviewer in officers().filter(pk__in=reviewer_ids(report)):
         tell(
             reviewer,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.protection import links
 from apps.protection.models import CaseEntry, Mode, ProtectionReport
 from apps.protection.services import clocks
+from apps.protection.services.attachments import attachment_store, check_attachment
 from apps.protection.services.common import audit, message_limit, officers, setting, tell
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
@@ -63,10 +64,12 @@ def report_file(
     reporter=None,
     escalation_id: int | None = None,
     people_named=(),
+    attachment=None,
 ) -> tuple[ProtectionReport, str]:
     """File a report; returns it and, for an anonymous one, the receipt key (shown once)."""
     if mode not in Mode.values:
         raise ValidationError({"mode": "Choose named, confidential or anonymous."})
+    check_attachment(attachment)
     text = _clean_text(what_happened, "what_happened")
     if mode == Mode.ANONYMOUS:
         reporter = None
@@ -98,8 +101,16 @@ def report_file(
     report.save(force_insert=True)
     if people_named:
         report.people_named.set(people_named)
-    _entry(report, CaseEntry.Kind.FROM_REPORTER, text, reporter if mode == Mode.NAMED else None)
-    audit(report, "report_filed", None if mode != Mode.NAMED else reporter, mode=mode)
+    entry = _entry(report, CaseEntry.Kind.FROM_REPORTER, text, reporter if mode == Mode.NAMED else None)
+    if attachment is not None:
+        attachment_store(entry, attachment)
+    audit(
+        report,
+        "report_filed",
+        None if mode != Mode.NAMED else reporter,
+        mode=mode,
+        attachment=attachment is not None,
+    )
     clocks.schedule_on_receipt(report)
     for officer in officers():
         tell(
