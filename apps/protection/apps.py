@@ -12,7 +12,12 @@ class ProtectionConfig(AppConfig):
     verbose_name = "Protection"
 
     def ready(self) -> None:
-        from apps.protection import handlers  # noqa: F401 - registers the deadline handlers
+        from apps.protection import (
+            handlers,  # noqa: F401 - registers the deadline handlers
+            retention,
+        )
+
+        retention.register()
 
         for model in (
             "protectionreport",
