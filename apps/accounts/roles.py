@@ -86,17 +86,17 @@ class Cap:
     )
     READ_CONFIDENTIAL = Capability(
         "read_confidential",
-        "Read confidential escalations they take no part in (read-only, each read audited)",
+        "Read confidential escalations you take no part in (read-only, each read audited)",
         {A: "all, read-only, each read audited"},
     )
     RESPOND_ESCALATION = Capability(
         "respond_escalation",
-        "Acknowledge, hand off and resolve escalations they own",
+        "Acknowledge, hand off and resolve escalations you own or are reached with",
         {R: "where owner", M: "where owner", E: "where owner"},
     )
     TRIGGER_LEVEL = Capability(
         "trigger_level",
-        "Escalate to a level the policy lets their role trigger",
+        "Escalate to a level the policy lets your role trigger",
         {S: "level rules", R: "level rules", M: "level rules", E: "any level"},
     )
     DECIDE_APPROVAL = Capability(

@@ -413,3 +413,13 @@ def unread_briefs(user) -> int:
     return BriefReceipt.objects.filter(
         executive=person, acknowledged_at=None, brief__escalation__in=visible_escalations(user)
     ).count()
+
+
+def brief_recipients(approval: ApprovalRequest) -> list[str]:
+    """The names of the executives an approval's brief went to (none until it is sent)."""
+    return list(
+        BriefReceipt.objects.filter(brief__approval=approval)
+        .order_by("executive__full_name")
+        .values_list("executive__full_name", flat=True)
+    )
+

@@ -77,7 +77,13 @@ def decide(request, pk: int):
         )
     except (ValidationError, Conflict, PermissionDenied) as exc:
         return _refused(request, approval, form, exc)
-    messages.success(request, DECIDED[form.approves])
+    told = selectors.brief_recipients(approval) if form.approves else []
+    messages.success(
+        request,
+        f"Approved: {' and '.join(told)} {'has' if len(told) == 1 else 'have'} the brief."
+        if told
+        else DECIDED[form.approves],
+    )
     return redirect("approvals:inbox")  # only deciders get here, and they have an inbox
 
 

@@ -193,7 +193,7 @@ def test_an_executive_level_waits_for_the_manager_then_the_executive_reads_the_e
     page.get_by_role("button", name="Approve and send the brief").click()
 
     expect(page).to_have_url(re.compile(r"/approvals/$"))
-    expect(page.get_by_role("status")).to_contain_text("Approved: the executive has the brief.")
+    expect(page.get_by_role("status")).to_contain_text("Approved: Eleanor Vance has the brief.")
     expect(page.locator("#inbox")).to_have_text("Nothing waits for your decision.")
     assert_clean(page, console_errors)
     ask.refresh_from_db()
@@ -322,7 +322,7 @@ def test_an_executive_deciding_for_the_manager_is_the_one_named_on_the_brief(
     others.get_by_role("link", name=re.compile(f"^{ask.escalation.reference}")).click()
     expect(page).to_have_url(re.compile(rf"/approvals/{ask.pk}/$"))
     page.get_by_role("button", name="Approve and send the brief").click()
-    expect(page.get_by_role("status")).to_contain_text("Approved: the executive has the brief.")
+    expect(page.get_by_role("status")).to_contain_text("Approved: Priya Natarajan has the brief.")
     assert ApprovalDecision.objects.get().decided_by_name == "Eleanor Vance"
     assert "approved by Eleanor Vance" in told(person("priya.natarajan")).get(template="executive_brief").body
 

@@ -239,7 +239,7 @@ def test_the_manager_approves_from_her_inbox(page, sign_in, size, request):
     page.get_by_role("button", name="Approve and send the brief").click()
 
     expect(page).to_have_url(re.compile(r"/approvals/$"))
-    expect(page.get_by_role("status")).to_contain_text("Approved: the executive has the brief.")
+    expect(page.get_by_role("status")).to_contain_text("Approved: Eleanor Vance has the brief.")
     expect(page.locator("#inbox")).to_have_text("Nothing waits for your decision.")
     check_page(page, size=size, shot=photo, step="4-approved")
     ask.refresh_from_db()
