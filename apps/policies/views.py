@@ -27,6 +27,7 @@ from apps.common.pagination import paginate
 from apps.policies import selectors
 from apps.policies.filters import PolicyFilter
 from apps.policies.forms import (
+    CalendarChangeCancelForm,
     CalendarForm,
     ChangeFreezeForm,
     MaintenanceWindowForm,
@@ -228,8 +229,11 @@ def calendar_edit(request, pk: int | None = None):
 def calendar_change_cancel_view(request, pk: int):
     """Withdraw a calendar change that has not taken effect (with a reason)."""
     change = get_object_or_404(CalendarChange.objects.select_related("calendar"), pk=pk)
+    form = CalendarChangeCancelForm(request.POST)
     try:
-        calendar_change_cancel(change=change, actor=request.user, reason=request.POST.get("reason", ""))
+        if not form.is_valid():  # a NUL byte or a megabyte never reaches the database
+            raise ValidationError(form.errors["reason"])
+        calendar_change_cancel(change=change, actor=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         return _render_calendar(
             request, change.calendar, refused={change.pk: " ".join(exc.messages)}, status=400

@@ -129,3 +129,15 @@ def test_only_governance_admins_plan_or_cancel(client, gov_admin, calendar, user
     assert client.post(cancel, {"reason": "Not mine to cancel"}).status_code == 403
     change.refresh_from_db()
     assert change.is_pending
+
+
+@pytest.mark.parametrize("reason", ["name\x00with a NUL", "x" * 1_000_000])
+def test_a_hostile_cancel_reason_is_refused_beside_the_field(client, gov_admin, calendar, reason):
+    client.force_login(gov_admin)
+    plan(client, calendar, when=f"{in_a_week():%Y-%m-%d %H:%M}", timezone="Europe/Dublin")
+    change = CalendarChange.objects.get()
+    response = client.post(reverse("policies:calendar_change_cancel", args=[change.pk]), {"reason": reason})
+    assert response.status_code == 400
+    assert f'id="cancel-reason-{change.pk}-error"' in response.content.decode()
+    change.refresh_from_db()
+    assert change.is_pending

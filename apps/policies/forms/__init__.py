@@ -9,7 +9,13 @@ One module per page: the policy with its level chain (``policy``), the threshold
 (``periods``) and the review (``review``); ``editor`` binds the policy page's three parts. What the views use is importable from here.
 """
 
-from apps.policies.forms.calendars import CalendarForm, EndTimeField, EndTimeInput, hours_field_name
+from apps.policies.forms.calendars import (
+    CalendarChangeCancelForm,
+    CalendarForm,
+    EndTimeField,
+    EndTimeInput,
+    hours_field_name,
+)
 from apps.policies.forms.editor import PolicyEditor, PolicyParts
 from apps.policies.forms.periods import (
     ChangeFreezeForm,
@@ -22,6 +28,7 @@ from apps.policies.forms.review import ReviewForm
 from apps.policies.forms.thresholds import ThresholdForm, ThresholdFormSet, threshold_initial
 
 __all__ = [
+    "CalendarChangeCancelForm",
     "CalendarForm",
     "ChangeFreezeForm",
     "EndTimeField",

@@ -234,3 +234,9 @@ class CalendarForm(BootstrapMixin, forms.Form):
             setattr(calendar, key, data[key])
         calendar.weekly_hours = self.weekly_hours()
         return calendar
+
+
+class CalendarChangeCancelForm(forms.Form):
+    """Why a planned calendar change is withdrawn (kept in its history and the audit trail)."""
+
+    reason = forms.CharField(max_length=500, error_messages={"required": "Say why you cancel it."})
