@@ -18,7 +18,6 @@ pytestmark = pytest.mark.django_db
 
 LISTS = [
     "escalations:list",  # lazily paginated
-    "approvals:log",  # lazily paginated
     "notifications:mine",  # lazily paginated
     "policies:list",
     "policies:services",
