@@ -9,10 +9,11 @@ from django.utils.html import format_html
 
 from apps.approvals.models import ApprovalDecision
 from apps.common.moments import shown
+from apps.common.tables import PortalTable
 from apps.common.templatetags.portal import hours_in_words
 
 
-class DecisionTable(tables.Table):
+class DecisionTable(PortalTable):
     at = tables.Column(verbose_name="When", attrs={"td": {"class": "text-nowrap"}})
     subject = tables.Column(empty_values=(), verbose_name="Request")
     outcome = tables.Column(verbose_name="Outcome")

@@ -7,10 +7,11 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.common.tables import PortalTable
 from apps.contacts.models import Person
 
 
-class PersonTable(tables.Table):
+class PersonTable(PortalTable):
     full_name = tables.Column(
         verbose_name="Name", linkify=lambda record: reverse("contacts:person", args=[record.pk])
     )

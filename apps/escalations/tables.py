@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.common.moments import shown
+from apps.common.tables import PortalTable
 from apps.escalations.models import Escalation
 
 TABLE_ATTRS = {"class": "table table-sm table-hover align-middle mb-0"}
@@ -30,7 +31,7 @@ def status_badge(esc: Escalation) -> str:
     )
 
 
-class EscalationTable(tables.Table):
+class EscalationTable(PortalTable):
     reference = tables.Column(
         verbose_name="Reference",
         linkify=lambda record: reverse("escalations:detail", args=[record.pk]),

@@ -8,6 +8,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from apps.common.moments import shown
+from apps.common.tables import PortalTable
 from apps.notifications.models import Notification
 
 STATUS_BADGE = {
@@ -34,7 +35,7 @@ def subject_url(note: Notification) -> str | None:
         return None
 
 
-class NotificationTable(tables.Table):
+class NotificationTable(PortalTable):
     created_at = tables.Column(verbose_name="When", attrs={"td": {"class": "text-nowrap"}})
     subject = tables.Column(verbose_name="Subject", orderable=False)
     status = tables.Column(verbose_name="Delivery", orderable=False)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from apps.common.tables import PortalTable
 from apps.policies.models import EscalationPolicy, Service
 
 TABLE_ATTRS = {"class": "table table-sm table-hover align-middle mb-0"}
@@ -23,7 +24,7 @@ def _links(items, url) -> str:
     return format_html_join(", ", '<a href="{}">{}</a>', ((url(o), o.name) for o in items))
 
 
-class PolicyTable(tables.Table):
+class PolicyTable(PortalTable):
     name = tables.Column(
         verbose_name="Name", linkify=lambda record: reverse("policies:detail", args=[record.pk])
     )
@@ -88,7 +89,7 @@ class PolicyTable(tables.Table):
         return text
 
 
-class ServiceTable(tables.Table):
+class ServiceTable(PortalTable):
     name = tables.Column(verbose_name="Service")
     owner_team = tables.Column(
         accessor="owner_team__name",
