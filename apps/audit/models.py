@@ -109,6 +109,43 @@ class AuditEvent(models.Model):
         return hmac.new(key, self.canonical(), hashlib.sha256).hexdigest()
 
 
+class ChainCheckpoint(models.Model):
+    """Where the chain starts after audit events past their retention were removed.
+
+    The purge removes only the oldest events, a prefix of the chain, and first writes this row:
+    the first event kept, the hash that event names as its predecessor, how many were removed
+    and a SHA-256 over their hashes, sealed by the same HMAC as the events. Verification starts
+    at the newest checkpoint instead of at the genesis; removing the checkpoint makes the
+    removed events a gap again, and a forged one does not verify without the key. On PostgreSQL
+    the append-only trigger lets a DELETE through only below the newest checkpoint."""
+
+    first_seq = models.BigIntegerField(unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    removed_events = models.BigIntegerField(editable=False)
+    removed_sha256 = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["-first_seq"]
+
+    def __str__(self) -> str:
+        return f"chain starts at #{self.first_seq} ({self.removed_events} removed)"
+
+    def canonical(self) -> bytes:
+        body = {
+            "first_seq": self.first_seq,
+            "prev_hash": self.prev_hash,
+            "removed_events": self.removed_events,
+            "removed_sha256": self.removed_sha256,
+            "created_at": self.created_at.isoformat(timespec="microseconds"),
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+    def compute_hash(self) -> str:
+        return hmac.new(settings.AUDIT_CHAIN_KEY.encode(), self.canonical(), hashlib.sha256).hexdigest()
+
+
 class ChainVerification(models.Model):
     """One run of the chain's verification: asked for on the chain health page or run by the
     nightly beat task. Progress (``checked`` of ``total``) is saved as it goes, so the page can

@@ -6,11 +6,13 @@ whose period ran out (``expired(cutoff)``), which holds keep one (``hold_keys``:
 itself and the escalation it belongs to) and how to remove one with its history rows
 (``purge``). Protection cases join the same way when their app lands.
 
-The purge never leaves a gap in the audit chain: audit events are not purged here (their
-rule is at least ten years and they are the proof of everything else); each run appends one
-tombstone event (``audit.records_purged``) with the counts and a SHA-256 of what it removed,
-so the chain verifies across the purge and anyone holding a copy of a removed record can
-prove it was the one removed.
+The purge never leaves a gap in the audit chain. Each run appends one tombstone event
+(``audit.records_purged``) with the counts and a SHA-256 of what it removed, so the chain
+verifies across the purge and anyone holding a copy of a removed record can prove it was the
+one removed. Audit events themselves (kept at least ten years: they are the proof of
+everything else) go only from the oldest end of the chain, up to the first event that is
+still within its period or belongs to a held escalation; a ``ChainCheckpoint`` sealed with the
+chain's key says where the chain now starts (apps.audit.models).
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ def register_record_type(record_type: RecordType) -> None:
     _types[record_type.key] = record_type
 
 
-# Audit events: kept at least ten years; listed so their rule is visible and editable, never
-# purged by the daily job (see the module docstring).
+# Audit events: kept at least ten years. Not removed one by one like other records: the purge
+# removes the oldest stretch of the chain and leaves a checkpoint (``_audit_events_due``).
 AUDIT_EVENTS = RecordType(
     key="audit_events",
     label="Audit events",
@@ -219,6 +221,8 @@ class PurgePlan:
     now: datetime
     due: list[tuple[RecordType, Model]] = field(default_factory=list)
     held: list[tuple[RecordType, Model]] = field(default_factory=list)
+    audit_events: int = 0  # the oldest events past their period, removed as one stretch
+    audit_events_kept_from: int | None = None  # the first event the chain would start at
 
 
 def purge_plan(now: datetime | None = None) -> PurgePlan:
@@ -229,7 +233,64 @@ def purge_plan(now: datetime | None = None) -> PurgePlan:
         cutoff = now - timedelta(days=years_for(rt) * DAYS_PER_YEAR)
         for obj in rt.expired(cutoff):
             (plan.held if is_held(rt, obj, holds) else plan.due).append((rt, obj))
+    cutoff = now - timedelta(days=years_for(AUDIT_EVENTS) * DAYS_PER_YEAR)
+    plan.audit_events, plan.audit_events_kept_from = _audit_events_due(cutoff, holds)
     return plan
+
+
+def _audit_events_due(cutoff: datetime, holds: set[tuple[str, str]]) -> tuple[int, int | None]:
+    """How many of the oldest events the purge would remove, and the first it would keep: the
+    stretch before the first event still within its period, held itself, or about a held
+    escalation. (0, None) when nothing is due."""
+    from apps.audit.models import AuditEvent, ChainCheckpoint
+
+    start = ChainCheckpoint.objects.order_by("-first_seq").values_list("first_seq", flat=True).first() or 1
+    kept = AuditEvent.objects.filter(seq__gte=start).order_by("seq").values_list("seq", flat=True)
+    stops = [kept.filter(occurred_at__gte=cutoff).first()]
+    held_escalations = [
+        int(i) for kind, i in holds if kind in (ESCALATION, "escalations") and i.isdigit() and len(i) < 19
+    ]
+    if held_escalations:
+        stops.append(kept.filter(escalation_id__in=held_escalations).first())
+    held_events = [int(i) for kind, i in holds if kind == AUDIT_EVENTS.key and i.isdigit() and len(i) < 19]
+    if held_events:
+        stops.append(kept.filter(pk__in=held_events).first())
+    found = [seq for seq in stops if seq is not None]
+    if found:
+        stop = min(found)
+    else:  # every remaining event is past its period: all go, the tombstone starts the chain again
+        head = kept.order_by("-seq").first()
+        stop = (head + 1) if head is not None else start
+    return (stop - start, stop) if stop > start else (0, None)
+
+
+def _purge_audit_events(cutoff: datetime, holds: set[tuple[str, str]], now: datetime) -> dict:
+    """Remove the oldest stretch of the chain past its period, behind a sealed checkpoint written
+    first (the PostgreSQL trigger lets a DELETE through only below the newest checkpoint)."""
+    from apps.audit.models import AuditEvent, ChainCheckpoint
+
+    count, stop = _audit_events_due(cutoff, holds)
+    if not count:
+        return {}
+    stretch = AuditEvent.objects.filter(seq__lt=stop).order_by("seq")
+    digest = hashlib.sha256()
+    for event_hash in stretch.values_list("hash", flat=True).iterator(chunk_size=5000):
+        digest.update(event_hash.encode())
+    checkpoint = ChainCheckpoint(
+        first_seq=stop,
+        prev_hash=stretch.order_by("-seq").values_list("hash", flat=True).first(),
+        removed_events=count,
+        removed_sha256=digest.hexdigest(),
+        created_at=now,
+    )
+    checkpoint.hash = checkpoint.compute_hash()
+    checkpoint.save()
+    stretch.delete()  # one DELETE: nothing refers to an audit event
+    return {
+        "audit_events": count,
+        "audit_chain_starts_at": stop,
+        "audit_events_sha256": checkpoint.removed_sha256,
+    }
 
 
 def removal_hash(rt: RecordType, obj: Model) -> str:
@@ -269,5 +330,7 @@ def purge_expired(*, now: datetime | None = None, actor=None) -> dict:
             "removed": removed,
             "sha256": summary,
         }
+        cutoff = plan.now - timedelta(days=years_for(AUDIT_EVENTS) * DAYS_PER_YEAR)
+        data.update(_purge_audit_events(cutoff, active_holds(), plan.now))
         record(action="audit.records_purged", actor=actor, data=data)
     return data

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from apps.audit.models import GENESIS_HASH, AuditEvent
+from apps.audit.models import GENESIS_HASH, AuditEvent, ChainCheckpoint
 from apps.audit.scopes import scope_of
 
 # Arbitrary constant naming "the audit chain head" among PostgreSQL advisory locks.
@@ -47,7 +47,13 @@ def record(
     with transaction.atomic():
         _lock_chain_head()
         head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        if head:
+            seq, prev_hash = head[0] + 1, head[1]
+        else:  # an empty chain: the genesis, or where the last purge left it (its checkpoint)
+            start = (
+                ChainCheckpoint.objects.order_by("-first_seq").values_list("first_seq", "prev_hash").first()
+            )
+            seq, prev_hash = start if start else (1, GENESIS_HASH)
         event = AuditEvent(
             seq=seq,
             occurred_at=timezone.now(),
@@ -96,7 +102,15 @@ def verify_chain(*, chunk_size: int = 2000, progress: Callable[[int], None] | No
     """Walk the chain in order and report the first row that does not verify. ``progress``
     is told how many rows were checked every ``chunk_size`` rows."""
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
-    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
+    # After a retention purge the chain starts at the newest checkpoint (apps.audit.retention).
+    checkpoint = ChainCheckpoint.objects.order_by("-first_seq").first()
+    if checkpoint is not None:
+        if checkpoint.hash != checkpoint.compute_hash():
+            problem = "the purge checkpoint the chain starts from does not verify (forged or altered)"
+            return ChainReport(0, False, checkpoint.first_seq, None, problem)
+        expected_seq, prev_hash = checkpoint.first_seq, checkpoint.prev_hash
+    events = AuditEvent.objects.filter(seq__gte=expected_seq).order_by("seq")
+    for event in events.iterator(chunk_size=chunk_size):
         problem = _check(event, expected_seq, prev_hash)
         if problem:
             return ChainReport(checked, False, event.seq, event.pk, problem)
