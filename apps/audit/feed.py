@@ -39,6 +39,9 @@ class HistorySource:
     describe: Callable[[Model], str] | None = None
     in_feed: bool = True  # False: only on the object's own history page (briefs: each read audited)
     on_read: Callable[[object, Model], None] | None = None  # records a read of the object's history
+    # Records the reads a page of the feed makes (user, ids of this source's objects shown):
+    # a confidential escalation's changes are a read of it, wherever they are shown.
+    on_feed_read: Callable[[object, list[int]], None] | None = None
 
 
 _sources: dict[str, HistorySource] = {}
@@ -117,9 +120,17 @@ def _rows(src: HistorySource, user, query: FeedQuery, cursor: Cursor | None):
     return qs
 
 
-def feed_page(user, query: FeedQuery = FeedQuery(), *, cursor: Cursor | None = None, size: int = PAGE_SIZE):
+def feed_page(
+    user,
+    query: FeedQuery = FeedQuery(),
+    *,
+    cursor: Cursor | None = None,
+    size: int = PAGE_SIZE,
+    reads: bool = True,
+):
     """The newest ``size`` changes after ``cursor`` the user may read, newest first, each with
-    its diff, and the cursor of the next page (or None)."""
+    its diff, and the cursor of the next page (or None). ``reads``: record the reads the page
+    makes (each source's ``on_feed_read``), in the caller's transaction."""
     chosen = [s for s in sources() if (s.key in query.kinds if query.kinds else s.in_feed)]
     merged, raw_more = [], False
     for src in chosen:
@@ -134,6 +145,13 @@ def feed_page(user, query: FeedQuery = FeedQuery(), *, cursor: Cursor | None = N
             merged.append(entry)
     merged.sort(key=lambda e: (e["date"], e["source"].key, e["history_id"]), reverse=True)
     page = merged[:size]
+    for src in chosen:
+        if (
+            reads
+            and src.on_feed_read is not None
+            and (ids := [e["object_id"] for e in page if e["source"] is src])
+        ):
+            src.on_feed_read(user, ids)
     more = len(merged) > size or raw_more
     last = page[-1] if page else None
     next_cursor = Cursor(last["date"], last["source"].key, last["history_id"]) if more and last else None

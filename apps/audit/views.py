@@ -119,7 +119,10 @@ def history_feed(request):
     form = HistoryFilter(request.GET or None)
     query = form.query()
     cursor = form.cleaned_data.get("after") if query is not None and form.is_bound else None
-    entries, next_cursor = feed_page(request.user, query, cursor=cursor) if query is not None else ([], None)
+    with transaction.atomic():  # the page's reads of confidential records, recorded with it
+        entries, next_cursor = (
+            feed_page(request.user, query, cursor=cursor) if query is not None else ([], None)
+        )
     params = request.GET.copy()
     params.pop("after", None)
     return render(
@@ -145,7 +148,9 @@ def object_history(request, kind: str, pk: int):
     if src.on_read is not None:
         with transaction.atomic():
             src.on_read(request.user, src.model._default_manager.get(pk=pk))
-    entries, _ = feed_page(request.user, FeedQuery(kinds=(src.key,), object_id=pk), size=OBJECT_HISTORY_SIZE)
+    # The read of the object is recorded above, once (``on_read``), not again per entry.
+    query = FeedQuery(kinds=(src.key,), object_id=pk)
+    entries, _ = feed_page(request.user, query, size=OBJECT_HISTORY_SIZE, reads=False)
     first = entries[0] if entries else None
     return render(
         request,

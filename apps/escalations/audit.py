@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from apps.audit.scopes import Scope, register_reader_rule, register_scoper
+from apps.audit.services import record
 from apps.contacts.selectors import oversight_of
 from apps.escalations import selectors
 
@@ -55,6 +56,28 @@ def escalation_rule(column: str):
     return rule
 
 
+FEED_PAGE = "History of changes"
+
+
+def confidential_reads(user, escalation_ids, *, page: str) -> None:
+    """An audit event for each confidential escalation among ``escalation_ids`` whose changes
+    ``user`` was shown without taking part in it (as opening it would be): two queries, then
+    one event per such escalation."""
+    from apps.escalations.models import Escalation
+
+    for esc in (
+        Escalation.objects.filter(pk__in=escalation_ids, confidential=True)
+        .exclude(pk__in=selectors.taking_part_ids(user))
+        .only("id", "reference", "title")
+    ):
+        record(
+            action="escalations.confidential_read",
+            actor=user,
+            target=esc,
+            data={"reference": esc.reference, "page": page},
+        )
+
+
 def register_history() -> None:
     from django.urls import reverse
 
@@ -70,7 +93,10 @@ def register_history() -> None:
             url=lambda pk: reverse("escalations:detail", args=[pk]),
             describe=lambda r: f"{r.reference} {r.title}",
             # Opening a confidential escalation's history one takes no part in is a read of it.
-            on_read=lambda user, esc: selectors.get_escalation_for_user(user, esc.pk, page="Escalation history"),
+            on_read=lambda user, esc: selectors.get_escalation_for_user(
+                user, esc.pk, page="Escalation history"
+            ),
+            on_feed_read=lambda user, ids: confidential_reads(user, ids, page=FEED_PAGE),
         )
     )
     register_history_source(
@@ -81,5 +107,8 @@ def register_history() -> None:
             escalation_rule("escalation_id"),
             url=None,
             describe=lambda r: f"Hand-off of escalation #{r.escalation_id}",
+            on_feed_read=lambda user, ids: confidential_reads(
+                user, HandOff.objects.filter(pk__in=ids).values("escalation_id"), page=FEED_PAGE
+            ),
         )
     )

@@ -54,6 +54,13 @@ def _participates(user) -> Exists:
     )
 
 
+def taking_part_ids(user):
+    """The ids of the escalations ``user`` takes part in, as a subquery."""
+    return EscalationUserObjectPermission.objects.filter(
+        user_id=user.pk, permission_id=_view_permission_id()
+    ).values("content_object_id")
+
+
 def is_participant(user, esc: Escalation) -> bool:
     """Whether the user takes part in the escalation (raiser, owner, past owners, the people of
     levels reached, backups, approvers): every such step grants a guardian row

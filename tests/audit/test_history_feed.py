@@ -149,3 +149,20 @@ def test_an_auditor_reading_a_confidential_escalations_history_is_recorded(clien
     client.get(reverse("audit:object_history", args=["escalation", esc.pk]))
     read = AuditEvent.objects.get(action="escalations.confidential_read")
     assert read.actor_id == world.auditor.pk and read.data["page"] == "Escalation history"
+
+
+def test_a_confidential_escalations_changes_in_the_feed_are_a_read_of_it(client, world):
+    """Its changes on the general feed show what it is about: as much a read as opening it."""
+    secret, plain = raise_one(world, confidential=True), raise_one(world)
+    client.force_login(world.auditor)
+    page = client.get(reverse("audit:history")).content.decode()
+    assert secret.reference in page and plain.reference in page
+    reads = AuditEvent.objects.filter(action="escalations.confidential_read")
+    assert [(r.target_id, r.data["page"]) for r in reads.all()] == [(str(secret.pk), "History of changes")]
+    client.force_login(world.raiser)  # takes part: no read recorded (and no feed for staff at all)
+    assert client.get(reverse("audit:history")).status_code == 403
+    client.get(reverse("audit:object_history", args=["escalation", secret.pk]))
+    assert reads.count() == 1
+    client.force_login(world.auditor)  # the object's own history: one read, not one per entry
+    response = client.get(reverse("audit:object_history", args=["escalation", secret.pk]))
+    assert response.status_code == 200 and reads.count() == 2
