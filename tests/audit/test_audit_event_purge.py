@@ -125,7 +125,7 @@ def test_removing_or_forging_the_checkpoint_is_caught():
     assert not report.ok and "missing" in report.reason  # the removed stretch is a gap again
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.postgres_only
 def test_postgresql_lets_a_delete_through_only_below_the_checkpoint():
     start = timezone.now()
     events_written(2, when=start)
