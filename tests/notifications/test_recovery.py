@@ -106,3 +106,4 @@ def test_the_urgency_is_kept_on_the_row():
         event_key="e", recipient=recipient(EMAIL), template="probe", context={"title": "t"}, urgency="sev1"
     )
     assert Notification.objects.get(pk=note.pk).urgency == "sev1"
+
