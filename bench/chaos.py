@@ -20,7 +20,7 @@ while the fault is applied:
 
 ``kill-storm``     SIGKILL of worker processes (main processes and pool children) every 3 to 7 s
                    for 70 s (``--storm``)
-``pool-kill``      embedded: one SIGKILL of the idle worker, then the load (was: a hang for good)
+``pool-kill``      embedded: SIGKILL of both idle workers, then the load (was: a hang for good)
 ``redis-down``     postgres-redis: Redis stopped for 60 s (``--redis-down``)
 ``pg-restart``     postgres-redis: PostgreSQL stopped (fast) and started again after 3 s
 ``smtp-down``      the mail server refuses connections for 120 s (``--smtp-down``)
@@ -227,8 +227,8 @@ class Stack:
         """Worker processes: the main ones and their pool children (not the beat)."""
         if self.name == "embedded":
             log = (self.log_dir / "run_dev.log").read_text(errors="replace")
-            pids = [int(p) for p in re.findall(r"worker started \(pid (\d+)\)", log)]
-            return [p for p in pids[-1:] if _alive(p)]
+            pids = [int(p) for p in re.findall(r"worker\d started \(pid (\d+)\)", log)]
+            return [p for p in pids if _alive(p)]
         mains = [p.pid for n, p in self.running.items() if n in ("worker", "sweeper") and p.poll() is None]
         return mains + [c for m in mains for c in _children(m)]
 

@@ -1,12 +1,12 @@
-"""`make run`: the web server, a Celery worker and the beat, supervised, as one command.
+"""`make run`: the web server, two Celery workers and the beat, supervised, as one command.
 
 Everything runs on SQLite under var/ (data, and kombu's SQLAlchemy broker). Ctrl-C stops all.
 
-The worker uses the **threads** pool, not billiard's processes: on the embedded broker Celery
+The workers use the **threads** pool, not billiard's processes: on the embedded broker Celery
 can only run billiard's pool from a thread, and an idle pool child killed while it held the
 pool's shared lock left the worker blocked forever, taking no task and sending no message
 (issue 14). Threads have no child to lose: a killed worker is a dead process, and this
-supervisor starts it again within a second or two. What the dead worker had taken from the
+supervisor starts it again (the other worker carries on meanwhile). What the dead worker had taken from the
 embedded broker (which never redelivers) is recovered by the deadline sweep and the outbox's
 retry sweep. The beat runs as a process of its own, so the clocks keep their schedule while a
 worker restarts. If the web server exits, everything stops; a worker or beat that keeps dying
@@ -33,12 +33,16 @@ RESTART_WINDOW = 60.0
 CELERY = [PY, "-m", "celery", "-A", "escalportal"]
 COMMANDS = {
     "web": [PY, "manage.py", "runserver", f"{HOST}:{PORT}"],
-    # Four threads: a slow SMTP server or webhook holds one, the clocks keep the others.
-    "worker": [*CELERY, "worker", "--pool=threads", "--concurrency=4", "--loglevel=INFO",
-               "--without-gossip", "--without-mingle", "--hostname=dev@%h"],
+    # Two workers of two threads: a slow SMTP server or webhook holds one thread, the clocks keep
+    # the others, and while one worker restarts after a crash the other keeps firing and sending.
+    **{
+        f"worker{n}": [*CELERY, "worker", "--pool=threads", "--concurrency=2", "--loglevel=INFO",
+                       "--without-gossip", "--without-mingle", f"--hostname=dev{n}@%h"]
+        for n in (1, 2)
+    },
     "beat": [*CELERY, "beat", "--loglevel=INFO"],
 }
-RESTARTED = ("worker", "beat")
+RESTARTED = ("worker1", "worker2", "beat")
 
 
 def start(name: str) -> subprocess.Popen:
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = {name: start(name) for name in names}
     restarts = {name: deque() for name in RESTARTED}
     where = f"serving http://{HOST}:{PORT}/ with" if "web" in procs else "running"
-    print(f"escalportal: {where} a worker and the beat; Ctrl-C stops all.", flush=True)
+    print(f"escalportal: {where} two workers and the beat; Ctrl-C stops all.", flush=True)
 
     def stop(*_args) -> None:
         raise KeyboardInterrupt
