@@ -55,9 +55,10 @@ def install_beat_schedule(sender: Celery, **kwargs) -> None:
             "task": "audit.purge_expired",
             "schedule": crontab(hour=3, minute=15),
         },
+        # Re-queues messages whose task was lost and beats the delivery heartbeat (/healthz).
         "retry-pending-notifications": {
             "task": "notifications.retry_pending",
-            "schedule": 60.0,
-            "options": {"expires": 60.0},
+            "schedule": float(settings.NOTIFICATIONS_SWEEP_INTERVAL),
+            "options": {"expires": float(settings.NOTIFICATIONS_SWEEP_INTERVAL) * 2},
         },
     }

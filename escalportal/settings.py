@@ -265,9 +265,25 @@ NOTIFICATIONS_WEBHOOK_TIMEOUT = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT", 10, min
 # Seconds before each retry of a contact method that failed (tried once more per value), then
 # the person's next method: 30,120 is three tries in about two and a half minutes.
 NOTIFICATIONS_RETRY_SECONDS = env_int_list("NOTIFICATIONS_RETRY_SECONDS", [30, 120], minimum=1)
+# A person's first contact method is retried quicker when the escalation is SEV1, so their next
+# method is reached within about half a minute instead of two and a half (issue 14, item 6).
+NOTIFICATIONS_RETRY_SECONDS_BY_SEVERITY = {
+    "sev1": env_int_list("NOTIFICATIONS_RETRY_SECONDS_SEV1", [10, 20], minimum=1),
+}
 # /healthz fails when a message has been due this long without being sent (a stopped delivery
-# worker, a hung pool): the retry sweep runs every minute, so a healthy outbox stays far below.
+# worker, a hung pool): the retry sweep runs every few seconds, so a healthy outbox stays far below.
 NOTIFICATIONS_STUCK_AFTER = env_int("NOTIFICATIONS_STUCK_AFTER", 300, minimum=60)
+# The outbox's retry sweep (beat) re-queues messages whose task was lost (a killed worker, a
+# broker outage) and beats the delivery heartbeat /healthz reads (stale after three intervals).
+NOTIFICATIONS_SWEEP_INTERVAL = env_int("NOTIFICATIONS_SWEEP_INTERVAL", 5, minimum=1)
+# How long a worker holds a message it is sending: a killed worker's message is taken up again
+# this long after the claim. It must outlast any send (each SMTP or HTTP step times out).
+NOTIFICATIONS_LEASE_SECONDS = env_int("NOTIFICATIONS_LEASE_SECONDS", 30, minimum=5)
+if NOTIFICATIONS_LEASE_SECONDS < 2 * max(EMAIL_TIMEOUT, NOTIFICATIONS_WEBHOOK_TIMEOUT) + 5:
+    raise ConfigError(
+        "NOTIFICATIONS_LEASE_SECONDS must be at least twice EMAIL_TIMEOUT and "
+        "NOTIFICATIONS_WEBHOOK_TIMEOUT, plus 5 (a send must end before its lease does)"
+    )
 
 # Security: strict when DEBUG is off (production behind TLS).
 SESSION_COOKIE_HTTPONLY = True

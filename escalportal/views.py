@@ -20,7 +20,7 @@ from apps.audit.selectors import recent_events
 from apps.contacts.selectors import person_of
 from apps.escalations.models import ACTIVE, Status
 from apps.escalations.selectors import visible_escalations
-from apps.notifications.selectors import oldest_due_wait
+from apps.notifications.selectors import delivery_health, oldest_due_wait
 from apps.policies.selectors import governance_dashboard
 from apps.timers.selectors import sweep_health
 
@@ -71,8 +71,8 @@ def _my_work(user) -> dict:
 @never_cache
 @require_GET
 def healthz(request):
-    """Liveness for load balancers and monitoring: database, broker, the timer sweep and the
-    outbox.
+    """Liveness for load balancers and monitoring: database, broker, the timer sweep, the
+    outbox and its delivery workers.
 
     A dead sweep means no clock in the portal runs, and a message due for minutes means nobody
     is told; either must page someone, so each fails the check like a dead database does.
@@ -88,6 +88,7 @@ def healthz(request):
     else:
         checks["sweep"] = f"stale: last sweep {health.age_seconds:.0f}s ago"
     checks["outbox"] = _check_outbox() if checks["database"] == "ok" else "unknown"
+    checks["delivery"] = _check_delivery() if checks["database"] == "ok" else "unknown"
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ok else "fail", "checks": checks}, status=200 if ok else 503)
 
@@ -97,6 +98,17 @@ def _check_outbox() -> str:
     if waited is not None and waited > settings.NOTIFICATIONS_STUCK_AFTER:
         return f"stuck: a message due {waited:.0f}s ago is not sent"
     return "ok"
+
+
+def _check_delivery() -> str:
+    """A stopped delivery worker (or a hung pool) leaves the heartbeat stale even while nothing
+    is due, so it pages before the first message waits."""
+    health = delivery_health()
+    if health.ok:
+        return "ok"
+    if health.age_seconds is None:
+        return "never ran"
+    return f"stale: no delivery worker took a task for {health.age_seconds:.0f}s"
 
 
 def _check_database() -> str:

@@ -47,6 +47,8 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     sent_via_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
     sent_via_address = models.CharField(max_length=500, blank=True)
+    # The caller's urgency (an escalation's severity, e.g. "sev1"): picks the retry delays.
+    urgency = models.CharField(max_length=20, blank=True)
     subject_type = models.CharField(max_length=100, blank=True, help_text="e.g. escalations.escalation")
     subject_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -115,3 +117,16 @@ class DeliveryAttempt(models.Model):
     def __str__(self) -> str:
         how = f"{Channel(self.channel).label} to {self.address}"
         return f"{how} sent" if self.ok else f"{how} failed: {self.error}"
+
+
+class DeliveryHeartbeat(models.Model):
+    """Touched by the outbox's retry sweep and (at most every couple of seconds per process) by
+    deliveries: /healthz fails when it is stale, i.e. when no delivery worker is taking tasks
+    (stopped, or its pool hung), even while nothing happens to be due."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    last_run_at = models.DateTimeField(db_default=Now())
+    last_requeued = models.PositiveIntegerField(default=0, help_text="Messages the last sweep re-queued")
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_run_at:%H:%M:%S}"

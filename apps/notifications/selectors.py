@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.db.models import Prefetch
 from django.db.models.functions import Now
 
-from apps.notifications.models import DeliveryAttempt, Notification
+from apps.notifications.models import DeliveryAttempt, DeliveryHeartbeat, Notification
 
 
 def notifications_for_subject(subject_type: str, subject_id: str) -> list[Notification]:
@@ -42,3 +45,23 @@ def oldest_due_wait() -> float | None:
     )
     return None if row is None else (row["db_now"] - row["next_attempt_at"]).total_seconds()
 
+
+
+@dataclass(frozen=True)
+class DeliveryHealth:
+    age_seconds: float | None  # since a delivery worker last took a task; None: never
+    max_age_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.age_seconds is not None and self.age_seconds <= self.max_age_seconds
+
+
+def delivery_health() -> DeliveryHealth:
+    """Age of the delivery heartbeat by the database's clock; stale beyond three retry-sweep
+    intervals (at least 30 s, so a worker finishing a slow send is not paged for)."""
+    max_age = max(3.0 * settings.NOTIFICATIONS_SWEEP_INTERVAL, 30.0)
+    beat = DeliveryHeartbeat.objects.filter(name="delivery").annotate(db_now=Now()).first()
+    if beat is None:
+        return DeliveryHealth(None, max_age)
+    return DeliveryHealth((beat.db_now - beat.last_run_at).total_seconds(), max_age)

@@ -8,9 +8,14 @@ happen.
 
 Delivery (``notification_deliver``) tries the recipient's contact methods in priority order.
 A method that fails is tried again after each of ``settings.NOTIFICATIONS_RETRY_SECONDS``
-(default 30 s, then 2 min: three tries in all), then the next method is tried; a permanent failure (a 4xx from a webhook, no SMS
-gateway configured, a refused mailbox) moves to the next method at once. When every method
-is exhausted the notification is FAILED, and says why, on the escalation's timeline.
+(default 30 s, then 2 min: three tries in all; SEV1 10 s then 20 s,
+``NOTIFICATIONS_RETRY_SECONDS_BY_SEVERITY``), then the next method is tried; a permanent
+failure (a 4xx from a webhook, no SMS gateway configured, a refused mailbox) moves to the next
+method at once. When every method is exhausted the notification is FAILED, and says why, on
+the escalation's timeline. A database error is not the contact method failing: claiming is
+retried for a few seconds in the worker, then left to the retry sweep (every
+``NOTIFICATIONS_SWEEP_INTERVAL`` seconds), which also picks up a killed worker's message once
+its lease (``NOTIFICATIONS_LEASE_SECONDS``, 30 s) has run out.
 
 Exactly once, and no lock held while talking to the outside world: a worker *claims* a row
 with a conditional update that pushes ``next_attempt_at`` past the time a send can take (a
@@ -22,7 +27,10 @@ SQLite (where every write transaction locks the whole database) it would stall e
 writer for as long as an SMTP server or webhook takes to answer. The one gap no design can
 close: a worker killed after the other side accepted the message but before the outcome is
 recorded. Its lease runs out and the message is sent again (at least once, never silently
-lost); the lease is longer than Celery's hard time limit, so a slow send is never overtaken.
+lost), with the same ``Message-ID`` / ``Idempotency-Key`` so the receiver can drop it. The lease
+outlasts a send (settings check it against the SMTP and webhook timeouts), so a slow send is
+not overtaken; a database outage after the send is ridden out by retrying the record (see
+``_record_persistently``), not the send.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from django.template.loader import get_template
 
 from apps.notifications import channels
 from apps.notifications.channels import DeliveryError
-from apps.notifications.models import Channel, DeliveryAttempt, Notification
+from apps.notifications.models import Channel, DeliveryAttempt, DeliveryHeartbeat, Notification
 from apps.notifications.selectors import notifications_for_subject
 
 __all__ = [
@@ -64,13 +72,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def retry_delays() -> tuple[timedelta, ...]:
-    """How long to wait before each retry of a failed contact method (settings)."""
-    return tuple(timedelta(seconds=s) for s in settings.NOTIFICATIONS_RETRY_SECONDS)
+def retry_delays(urgency: str = "") -> tuple[timedelta, ...]:
+    """How long to wait before each retry of a failed contact method (settings), by urgency."""
+    seconds = settings.NOTIFICATIONS_RETRY_SECONDS_BY_SEVERITY.get(urgency, settings.NOTIFICATIONS_RETRY_SECONDS)
+    return tuple(timedelta(seconds=s) for s in seconds)
 
 
-# A pending row overdue by this much has lost its task (broker down, worker killed).
-RETRY_PENDING_GRACE = timedelta(seconds=30)
+# A pending row overdue by this much has lost its task (broker down, worker killed, its lease
+# run out): the task of a row that just came due normally claims it within a second.
+RETRY_PENDING_GRACE = timedelta(seconds=5)
 # A task that arrives this much early (worker and database clocks disagree) comes back.
 CLOCK_SKEW_TOLERANCE = 5.0
 NO_METHODS = "no contact methods: nothing could be sent"
@@ -111,6 +121,7 @@ def notify(
     subject_type: str = "",
     subject_id: str = "",
     hold: bool = False,
+    urgency: str = "",
 ) -> Notification | None:
     """Queue one notification in the caller's transaction. Returns None (and writes nothing)
     when this (event_key, recipient.key) was already queued: never twice per event and
@@ -121,7 +132,8 @@ def notify(
     message shows what was true at the event. A recipient with no methods gets a FAILED row
     saying so (visible on the timeline, not silently dropped). Delivery is queued with
     ``transaction.on_commit`` only. ``hold=True`` keeps it HELD (an embargo) until
-    ``notifications_release`` for its subject.
+    ``notifications_release`` for its subject. ``urgency`` (an escalation's severity) picks
+    the retry delays of a failing contact method (``retry_delays``).
     """
     if len(event_key) > 200 or len(recipient.key) > 200:
         raise ValueError("event_key and recipient.key are at most 200 characters")
@@ -139,6 +151,7 @@ def notify(
         body=body,
         subject_type=subject_type,
         subject_id=str(subject_id),
+        urgency=urgency[:20],
     )
     if not methods:
         row.status, row.last_error = Notification.Status.FAILED, NO_METHODS
@@ -207,7 +220,8 @@ def notifications_release(*, subject_type: str, subject_id: str) -> int:
 def notifications_retry_pending(*, limit: int = 200) -> int:
     """Re-queue pending notifications overdue by ``RETRY_PENDING_GRACE``: their task was lost
     (broker down at commit, worker killed mid-send and its lease run out). A row whose task is
-    merely on its way is not yet overdue; a duplicate task is harmless anyway."""
+    merely on its way is not yet overdue; a duplicate task is harmless anyway. Beats the
+    delivery heartbeat: this runs on the delivery workers, so /healthz sees them stop."""
     ids = list(
         Notification.objects.filter(
             status=Notification.Status.PENDING, next_attempt_at__lte=Now() - RETRY_PENDING_GRACE
@@ -217,7 +231,34 @@ def notifications_retry_pending(*, limit: int = 200) -> int:
     )
     for pk in ids:
         notification_enqueue(notification_id=pk)
+    delivery_heartbeat(requeued=len(ids))
     return len(ids)
+
+
+HEARTBEAT = "delivery"
+_last_beat = 0.0  # monotonic time of this process's last beat from a delivery
+
+
+def delivery_heartbeat(*, requeued: int | None = None) -> None:
+    """Record that a delivery worker is taking tasks (the retry sweep's run, or a delivery).
+    One small write; a delivery beats at most every 2 s per process."""
+    global _last_beat
+    changes = {"last_run_at": Now()} if requeued is None else {"last_run_at": Now(), "last_requeued": requeued}
+    if not DeliveryHeartbeat.objects.filter(name=HEARTBEAT).update(**changes):
+        try:
+            with transaction.atomic():
+                DeliveryHeartbeat.objects.create(name=HEARTBEAT, last_requeued=requeued or 0)
+        except IntegrityError:
+            pass  # another worker created it first: its beat is as good as ours
+    _last_beat = time.monotonic()
+
+
+def delivery_heartbeat_now_and_then() -> None:
+    if time.monotonic() - _last_beat >= 2.0:
+        try:
+            delivery_heartbeat()
+        except (OperationalError, InterfaceError):  # the delivery itself is done and recorded
+            log.warning("could not beat the delivery heartbeat", exc_info=True)
 
 
 # --- delivering --------------------------------------------------------------------------------
@@ -228,18 +269,41 @@ def notification_deliver(*, notification_id: int) -> DeliveryResult:
     out of tries) the next one is tried straight away, each with its own claim. Must run
     outside any transaction, so the claim is committed before anything is sent."""
     while True:
-        note = _claim(notification_id)
+        note = _with_database_retries(_claim, notification_id)
         if note is None:
-            return _why_not_claimed(notification_id)
+            return _with_database_retries(_why_not_claimed, notification_id)
         result = _record_persistently(note, _send(note))
         if result.outcome != Outcome.RETRY or result.retry_in:
             return result
 
 
+# A database error before anything was sent (claiming) is not the contact method failing: try
+# again for about 8 s (a restart, a failover), then give up and leave the row to the retry sweep.
+CLAIM_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def _with_database_retries(read_or_claim, notification_id: int):
+    for delay in (*CLAIM_RETRY_DELAYS, None):
+        try:
+            return read_or_claim(notification_id)
+        except (OperationalError, InterfaceError):
+            if delay is None:
+                raise
+            log.warning("notification %s: database error before sending; again in %.2f s", notification_id, delay)
+            _reset_connection()
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _reset_connection() -> None:
+    if not connection.in_atomic_block:  # delivery runs outside transactions (tests do not)
+        connection.close()  # a broken connection is replaced on the next query
+
+
 def _lease() -> timedelta:
-    # Longer than Celery's hard time limit: a send still running when the lease ends has
-    # been killed, so nobody sends alongside it.
-    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    # A send still running when the lease ends would be overtaken; each SMTP and HTTP step
+    # times out well inside it (settings refuse a lease shorter than twice the timeouts).
+    return timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS)
 
 
 def _claim(notification_id: int) -> Notification | None:
@@ -287,22 +351,24 @@ def idempotency_key(note: Notification) -> str:
     return f"escalportal-notification-{note.pk}"
 
 
-# After a send, writing its outcome is retried on a database error for about 15 s before giving
-# up: the other side has the message, and a row left leased would be sent again once the lease
-# ran out (a duplicate minutes later). Retry the record, never the send.
-RECORD_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+# After a send, writing its outcome is retried on a database error for about two minutes before
+# giving up: the other side has the message, and a row left leased would be sent again once the
+# lease ran out. Retry the record, never the send. The polls stay short (0.5 s) so that when the
+# database comes back this worker records the send before the retry sweep, which waits for the
+# lease plus RETRY_PENDING_GRACE, can hand the row to another worker.
+RECORD_RETRY_DELAYS = (0.1, 0.2, 0.3, *(0.5,) * 240)
 
 
 def _record_persistently(note: Notification, error: DeliveryError | None) -> DeliveryResult:
-    for delay in (*RECORD_RETRY_DELAYS, None):
+    for tries, delay in enumerate((*RECORD_RETRY_DELAYS, None)):
         try:
             return _record(note, error)
         except (OperationalError, InterfaceError):
             if delay is None:
                 raise
-            log.warning("notification %s: recording the outcome failed; again in %.1f s", note.pk, delay)
-            if not connection.in_atomic_block:  # delivery runs outside transactions (tests do not)
-                connection.close()  # a broken connection is replaced on the next query
+            if tries % 20 == 0:  # the first failure, then every ten seconds or so
+                log.warning("notification %s: recording the outcome failed; again in %.1f s", note.pk, delay)
+            _reset_connection()
             time.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -344,7 +410,7 @@ def _after_failure(note: Notification, error: DeliveryError) -> tuple[dict, Deli
     label = f"{Channel(note.method[0]).label} to {note.method[1]}: " if note.method else ""
     tries = note.method_tries + 1
     failed = {"method_tries": tries, "last_error": f"{label}{error}"[:2000]}
-    delays = retry_delays()
+    delays = retry_delays(note.urgency)
     if not error.permanent and tries <= len(delays):
         delay = delays[tries - 1]
         return {**failed, "next_attempt_at": Now() + delay}, DeliveryResult(

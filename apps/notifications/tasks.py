@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.notifications.services import (
+    delivery_heartbeat_now_and_then,
     notification_deliver,
     notification_enqueue,
     notifications_retry_pending,
@@ -18,6 +19,9 @@ def deliver_notification(self, notification_id: int) -> str:
     # (Never in eager mode, where a countdown is ignored and the task would call itself.)
     if result.retry_in is not None and not self.request.is_eager:
         notification_enqueue(notification_id=notification_id, countdown=result.retry_in)
+    # A worker busy with a burst may reach the retry sweep's task late: its deliveries keep the
+    # heartbeat fresh meanwhile (/healthz).
+    delivery_heartbeat_now_and_then()
     return result.outcome.value
 
 

@@ -8,10 +8,15 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_is_healthy_after_a_recent_sweep(client):
+    from apps.notifications.services import notifications_retry_pending
+
     sweep_due_deadlines()
+    notifications_retry_pending()  # the delivery worker's heartbeat
     response = client.get("/healthz")
     assert response.status_code == 200, response.json()
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "sweep": "ok", "outbox": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok", "broker": "ok", "sweep": "ok", "outbox": "ok", "delivery": "ok"
+    }
 
 
 def test_it_fails_when_the_sweep_never_ran(client):
@@ -47,9 +52,11 @@ def test_it_fails_when_a_message_has_been_due_too_long(client, settings):
     from datetime import timedelta
 
     from apps.notifications.models import Notification
+    from apps.notifications.services import notifications_retry_pending
     from tests.factories.notifications import NotificationFactory
 
     sweep_due_deadlines()
+    notifications_retry_pending()
     settings.NOTIFICATIONS_STUCK_AFTER = 300
     note = NotificationFactory()
     Notification.objects.filter(pk=note.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=60))

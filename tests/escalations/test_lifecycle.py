@@ -64,6 +64,7 @@ def test_raising_freezes_the_policy_routes_to_level_one_and_starts_every_clock(w
     assert esc.history.count() == 1  # one raise, one history row
     note = Notification.objects.get(recipient_key=f"person:{world.person(world.engineer).pk}")
     assert "you own" in note.subject and esc.reference in note.subject
+    assert note.urgency == esc.severity  # picks the retry delays (a SEV1 falls through sooner)
 
 
 def test_references_count_up_within_the_year(world):

@@ -56,6 +56,7 @@ def tell(
             subject_type=subject_type,
             subject_id=subject_id,
             hold=hold,
+            urgency=approval.escalation.severity if approval.escalation_id else "",
         )
     return key
 

@@ -186,6 +186,7 @@ def notify_people(
             subject_type=SUBJECT_TYPE,
             subject_id=str(esc.pk),
             hold=hold,
+            urgency=esc.severity,  # a SEV1's next contact method is tried sooner
         )
 
 
