@@ -4,6 +4,7 @@ bottleneck report and briefs, each scoped by the role matrix in SQL."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from apps.approvals.models import (
     RequestStatus,
 )
 from apps.audit.services import record
+from apps.common.csvexport import chunked_rows
 from apps.contacts.models import Person
 from apps.contacts.selectors import oversight_of, person_of
 from apps.escalations.models import Status as EscalationStatus
@@ -354,9 +356,17 @@ LOG_COLUMNS = [
 ]
 
 
+LOG_ORDER = ("-at", "-id")  # the log's sort plus id: the keyset of its export (index decision_log)
+
+
 def log_rows(decisions: QuerySet[ApprovalDecision]):
-    """The decision log export's rows, in ``LOG_COLUMNS`` order, read in chunks."""
-    for d in decisions.order_by("-at", "-id").iterator(chunk_size=2000):
+    """The decision log export's rows, in ``LOG_COLUMNS`` order, read in keyset chunks."""
+    return chunked_rows(decisions, LOG_ORDER, decision_rows)
+
+
+def decision_rows(decisions: Iterable[ApprovalDecision]):
+    """Decisions (``decision_log``'s joins loaded) as export rows, in ``LOG_COLUMNS`` order."""
+    for d in decisions:
         approval = d.approval
         yield [
             d.at.isoformat(),
