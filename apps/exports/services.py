@@ -101,8 +101,8 @@ def _finish(job: ExportJob, **changes) -> ExportJob:
 
 
 def _write(job: ExportJob, kind: registry.ExportKind) -> tuple[int, str, int]:
-    """The CSV in a temporary file, then into storage under a name nobody can guess from a
-    list: only the requester's job page links to it."""
+    """The CSV in a temporary file, then into the exports storage (which nothing serves
+    directly: the download view checks the requester and records the read)."""
     queryset = kind.queryset(job.requester, query_of(job.params))
     ExportJob.objects.filter(pk=job.pk).update(rows_total=queryset.count())
     start = _decode_key(queryset.model, kind.order, job.start_key)
@@ -115,7 +115,7 @@ def _write(job: ExportJob, kind: registry.ExportKind) -> tuple[int, str, int]:
         text.flush()
         size = raw.tell()
         raw.seek(0)
-        name = _storage().save(f"exports/{job.pk}-{kind.key}.csv", File(raw))
+        name = _storage().save(f"{job.pk}-{kind.key}.csv", File(raw))
         text.detach()
     return counter.count, name, size
 
