@@ -13,7 +13,7 @@ def decisions(user, params):
     """The log the user sees with the page's filters; a bad filter is refused, never widened."""
     log_filter = DecisionFilter(params or None, queryset=selectors.decision_log(user))
     require_valid_filters(log_filter)
-    return log_filter.qs
+    return selectors.log_export(log_filter.qs)
 
 
 DECISION_LOG = ExportKind(

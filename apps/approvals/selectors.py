@@ -359,28 +359,51 @@ LOG_COLUMNS = [
 LOG_ORDER = ("-at", "-id")  # the log's sort plus id: the keyset of its export (index decision_log)
 
 
+# What the export prints, and nothing else: whole rows of six joined models cost 0.7 ms of
+# Python a decision (model instances, JSON fields parsed), these columns a tenth of that.
+LOG_EXPORT_FIELDS = (
+    "id",
+    "at",
+    "approval_id",
+    "approval__kind",
+    "approval__escalation__reference",
+    "approval__level",
+    "approval__escalation__policy__name",
+    "outcome",
+    "decided_by_name",
+    "on_behalf_of_name",
+    "approval__approver__full_name",
+    "reason",
+    "waited_seconds",
+)
+
+
+def log_export(decisions: QuerySet[ApprovalDecision]) -> QuerySet:
+    """The decisions narrowed to ``LOG_EXPORT_FIELDS`` (dicts): what ``decision_rows`` reads."""
+    return decisions.values(*LOG_EXPORT_FIELDS)
+
+
 def log_rows(decisions: QuerySet[ApprovalDecision]):
     """The decision log export's rows, in ``LOG_COLUMNS`` order, read in keyset chunks."""
-    return chunked_rows(decisions, LOG_ORDER, decision_rows)
+    return chunked_rows(log_export(decisions), LOG_ORDER, decision_rows)
 
 
-def decision_rows(decisions: Iterable[ApprovalDecision]):
-    """Decisions (``decision_log``'s joins loaded) as export rows, in ``LOG_COLUMNS`` order."""
+def decision_rows(decisions: Iterable[dict]):
+    """Decisions from ``log_export`` as export rows, in ``LOG_COLUMNS`` order."""
     for d in decisions:
-        approval = d.approval
         yield [
-            d.at.isoformat(),
-            approval.pk,
-            approval.kind,
-            approval.escalation.reference if approval.escalation_id else "",
-            approval.level or "",
-            approval.escalation.policy.name if approval.escalation_id else "",
-            d.outcome,
-            d.decided_by_name,
-            d.on_behalf_of_name,
-            approval.approver.full_name,
-            d.reason,
-            d.waited_seconds,
+            d["at"].isoformat(),
+            d["approval_id"],
+            d["approval__kind"],
+            d["approval__escalation__reference"] or "",
+            d["approval__level"] or "",
+            d["approval__escalation__policy__name"] or "",
+            d["outcome"],
+            d["decided_by_name"],
+            d["on_behalf_of_name"],
+            d["approval__approver__full_name"],
+            d["reason"],
+            d["waited_seconds"],
         ]
 
 

@@ -95,7 +95,9 @@ def keyset_chunks(
             yield chunk
         if len(chunk) < size:
             return
-        after, inclusive = [getattr(chunk[-1], name) for name in fields], False
+        last = chunk[-1]
+        after = [last[name] if isinstance(last, dict) else getattr(last, name) for name in fields]
+        inclusive = False
 
 
 def _beyond(fields: list[str], key: Sequence, descending: bool, inclusive: bool) -> Q:

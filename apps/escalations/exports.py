@@ -12,7 +12,7 @@ def escalations(user, params):
     """The escalations the user may see, with the list's filters (a bad one is refused)."""
     export_filter = EscalationFilter(params, queryset=selectors.for_export(user))
     require_valid_filters(export_filter)
-    return export_filter.qs
+    return selectors.export_values(export_filter.qs)
 
 
 ESCALATIONS = ExportKind(

@@ -194,29 +194,54 @@ _TIMES = ("raised_at", "acknowledged_at", "resolved_at", "closed_at", "ack_due_a
 EXPORT_ORDER = ("-raised_at", "-id")  # the list's default sort plus id (index esc_raised)
 
 
+# What the export prints and nothing else (no model instances: a tenth of the Python per row).
+EXPORT_FIELDS = (
+    "id",
+    "reference",
+    "title",
+    "status",
+    "severity",
+    "customer_tier",
+    "category",
+    "service__name",
+    "policy__name",
+    "policy_version",
+    "current_level",
+    "owner__full_name",
+    "raiser__username",
+    "confidential",
+    *_TIMES,
+)
+
+
+def export_values(escalations: QuerySet[Escalation]) -> QuerySet:
+    """The escalations narrowed to ``EXPORT_FIELDS`` (dicts): what ``escalation_rows`` reads."""
+    return escalations.values(*EXPORT_FIELDS)
+
+
 def export_rows(escalations: QuerySet[Escalation]):
-    """The export's rows, in ``CSV_COLUMNS`` order, read in keyset chunks (``for_export`` joins
-    what they print)."""
-    return chunked_rows(escalations, EXPORT_ORDER, escalation_rows)
+    """The export's rows, in ``CSV_COLUMNS`` order, read in keyset chunks."""
+    return chunked_rows(export_values(escalations), EXPORT_ORDER, escalation_rows)
 
 
-def escalation_rows(escalations: Iterable[Escalation]):
+def escalation_rows(escalations: Iterable[dict]):
+    """Escalations from ``export_values`` as export rows, in ``CSV_COLUMNS`` order."""
     for esc in escalations:
         yield [
-            esc.reference,
-            esc.title,
-            esc.status,
-            esc.severity,
-            esc.customer_tier,
-            esc.category,
-            esc.service.name if esc.service_id else "",
-            esc.policy.name,
-            esc.policy_version,
-            esc.current_level,
-            esc.owner.full_name if esc.owner else "",
-            esc.raiser.get_username(),
-            *(value.isoformat() if (value := getattr(esc, name)) else "" for name in _TIMES),
-            "yes" if esc.confidential else "no",
+            esc["reference"],
+            esc["title"],
+            esc["status"],
+            esc["severity"],
+            esc["customer_tier"],
+            esc["category"],
+            esc["service__name"] or "",
+            esc["policy__name"],
+            esc["policy_version"],
+            esc["current_level"],
+            esc["owner__full_name"] or "",
+            esc["raiser__username"],
+            *(value.isoformat() if (value := esc[name]) else "" for name in _TIMES),
+            "yes" if esc["confidential"] else "no",
         ]
 
 
