@@ -403,6 +403,9 @@ def main() -> int:
             roots["gunicorn (streaming)"] = streamer.pid
             wait_http(stream_port)
         wait_http(port)
+        for p in [port, stream_port] if args.stream_too else [port]:
+            for _ in range(4):  # each gunicorn worker's first request loads templates and URLs
+                get(p, "/exports/", cookie).read()
         time.sleep(3)  # the worker connects to Redis
         if args.hog:
             hog = start("hog", [PY, "-c", "while 1: pass"], env, work, cleanup)

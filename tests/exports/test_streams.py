@@ -52,3 +52,10 @@ def test_the_trailer_is_the_last_line_even_when_the_page_is_gzipped(client, audi
     # Cut off halfway, what can be decompressed is a prefix without the trailer.
     cut = zlib.decompressobj(wbits=31).decompress(compressed[: len(compressed) // 2])
     assert TRAILER_PREFIX.encode() not in cut
+
+
+def test_each_list_says_beside_its_download_how_to_tell_a_whole_file(client, auditor):
+    client.force_login(auditor)
+    for name in ("audit:events", "approvals:log", "escalations:list"):
+        page = client.get(reverse(name)).content.decode()
+        assert "# end of export: N rows" in page and "written in the background" in page, name
