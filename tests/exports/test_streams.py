@@ -26,17 +26,16 @@ def test_a_whole_export_ends_with_a_trailer_counting_its_rows(client, auditor):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_stream_cut_off_midway_has_no_trailer_and_leaves_no_transaction_open(client, auditor):
-    events(30)
+    events(300)  # more than one block of the stream (STREAM_BLOCK)
     client.force_login(auditor)
     response = client.get(reverse("audit:export"), {"target": "thing"})
-    chunks = iter(response.streaming_content)
-    received = b"".join(next(chunks) for _ in range(10))  # BOM, header, eight rows: then the line drops
+    received = next(iter(response.streaming_content))  # the first block arrives: then the line drops
     # On PostgreSQL the stream reads one snapshot: its transaction is open while rows flow.
     assert connection.in_atomic_block is (connection.vendor == "postgresql")
     response.close()  # what the server does when the client goes away
     assert not connection.in_atomic_block
     text = received.decode("utf-8-sig")
-    assert text.count("\r\n") == 9 and TRAILER_PREFIX not in text
+    assert 1 < text.count(",thing ") < 300 and TRAILER_PREFIX not in text
 
 
 def test_the_trailer_is_the_last_line_even_when_the_page_is_gzipped(client, auditor):
