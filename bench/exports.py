@@ -310,7 +310,9 @@ def count_body(response) -> tuple[int, bytes, int]:
             size += len(block)
             tail = (tail + block)[-80:]
     except Exception as exc:  # noqa: BLE001 - a dropped connection is what we measure
-        say(f"  the body ended with {type(exc).__name__}: {exc}")
+        partial = getattr(exc, "partial", b"") or b""  # http.client.IncompleteRead: what did arrive
+        lines, size, tail = lines + partial.count(b"\n"), size + len(partial), (tail + partial)[-80:]
+        say(f"  the body ended with {type(exc).__name__} ({len(partial):,} bytes of its last block)")
     return lines, tail, size
 
 
