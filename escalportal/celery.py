@@ -55,6 +55,11 @@ def install_beat_schedule(sender: Celery, **kwargs) -> None:
             "task": "audit.purge_expired",
             "schedule": crontab(hour=3, minute=15),
         },
+        # Export files past their day removed; jobs whose worker died marked as not finished.
+        "purge-expired-exports": {
+            "task": "exports.purge_expired",
+            "schedule": crontab(minute=20),
+        },
         # Re-queues messages whose task was lost and beats the delivery heartbeat (/healthz).
         "retry-pending-notifications": {
             "task": "notifications.retry_pending",

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.common",
     "apps.accounts",
     "apps.audit",
+    "apps.exports",
     "apps.timers",
     "apps.contacts",
     "apps.notifications",
@@ -77,6 +78,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise, which answers static files itself (pre-compressed, brotli and gzip);
+    # above everything that writes a body. Why gzip is safe here: README.md, "Deployment".
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -225,8 +229,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Export files (apps.exports): written by a worker, downloaded through the web processes, so
+# with several machines EXPORT_DIR is a directory they share (a volume).
+EXPORT_DIR = Path(env_str("EXPORT_DIR", str(VAR_DIR / "exports")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "exports": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": EXPORT_DIR}},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -366,6 +374,15 @@ TIMERS_SWEEP_BATCH = env_int("TIMERS_SWEEP_BATCH", 200, minimum=1)
 TIMERS_ETA_HORIZON = env_int("TIMERS_ETA_HORIZON", max(CELERY_VISIBILITY_TIMEOUT - 300, 30), minimum=0)
 if TIMERS_ETA_HORIZON >= CELERY_VISIBILITY_TIMEOUT:
     raise ConfigError("TIMERS_ETA_HORIZON must be shorter than CELERY_VISIBILITY_TIMEOUT")
+
+# Exports (issue 13): a list with more rows than this is written to a file by a worker instead
+# of streamed. bench/exports.py streamed the decision log at about 5,700 rows a second on a
+# loaded 2-core machine, so 20,000 rows take 3-4 s, well inside gunicorn's 30 s timeout. The
+# file is kept EXPORT_KEEP_HOURS; a job whose worker has not reported for EXPORT_STALE_MINUTES
+# is marked as not finished.
+EXPORT_STREAM_MAX_ROWS = env_int("EXPORT_STREAM_MAX_ROWS", 20000, minimum=1)
+EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 24, minimum=1)
+EXPORT_STALE_MINUTES = env_int("EXPORT_STALE_MINUTES", 10, minimum=1)
 
 # The audit chain is an HMAC chain: without this key, someone with write access to the
 # database cannot forge a row that verifies. Kept apart from SECRET_KEY in production.

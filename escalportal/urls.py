@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", portal.healthz, name="healthz"),
     path("account/", include("apps.accounts.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("exports/", include("apps.exports.urls")),
     path("timers/", include("apps.timers.urls")),
     path("contacts/", include("apps.contacts.urls")),
     path("policies/", include("apps.policies.urls")),

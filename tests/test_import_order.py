@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # timers) is used by every domain app and imports none: audit's pages use accounts' access
 # rules while accounts writes audit events, so the four may import each other.
 COMMON = {"common"}
-PLATFORM = {"accounts", "audit", "notifications", "timers", "protection"}
+PLATFORM = {"accounts", "audit", "notifications", "timers", "protection", "exports"}
 ALLOWED: dict[str, set[str]] = {
     "common": set(),
     **{app: COMMON | PLATFORM for app in PLATFORM},

@@ -131,6 +131,7 @@ class World:
     people: list = field(default_factory=list)
     protection: dict = field(default_factory=dict)  # reports, disclosure, flag, action
     holds: list = field(default_factory=list)  # legal holds (apps.audit.retention)
+    exports: list = field(default_factory=list)  # the auditor's export jobs: one written, one waiting
 
     def with_role(self, role: Role) -> list[str]:
         """The keys of ``users`` who have ``role`` (one user per role at least)."""
@@ -242,7 +243,19 @@ def build_world() -> World:
         people=[reachable_person(team=team, full_name="Noor Haddad")],
         protection=protection,
         holds=[_legal_hold(escalations["closed"], admin)],
+        exports=_export_jobs(users["auditor"]),
     )
+
+
+def _export_jobs(auditor) -> list:
+    """The auditor's trail written to a file by the job, and one still waiting for a worker."""
+    from apps.exports.models import ExportJob
+    from apps.exports.services import export_job_run
+
+    done = ExportJob.objects.create(requester=auditor, kind="audit-trail", params={})
+    export_job_run(job_id=done.pk)
+    waiting = ExportJob.objects.create(requester=auditor, kind="decision-log", params={})
+    return [done, waiting]
 
 
 def _legal_hold(escalation, actor):
@@ -340,6 +353,9 @@ PATTERN_ARGS: dict[str, Callable[[World], list[dict]]] = {
     "protection:flag_close": lambda w: [{"pk": w.protection["flag"].pk}],
     "protection:sign_off": lambda w: [{"pk": w.protection["action"].pk}],
     "protection:attachment": lambda w: [{"pk": a.pk} for a in w.protection["attachments"]],
+    "exports:job": lambda w: [{"pk": j.pk} for j in w.exports],
+    "exports:job_status": lambda w: [{"pk": j.pk} for j in w.exports],
+    "exports:download": lambda w: [{"pk": j.pk} for j in w.exports],
     "audit:retention_rule": lambda w: [{"key": "escalations"}],
     "audit:hold_release": lambda w: [{"pk": h.pk} for h in w.holds],
     # An escalation in the open and a confidential one stand for every state: these pages read

@@ -19,6 +19,9 @@ class ApprovalsConfig(AppConfig):
         links.register(actor_link=decided_on)
         register_scoper("approvals.approvalrequest", _request_scope)
         audit_labels.register()
+        from apps.approvals import exports
+
+        exports.register_kinds()
 
 
 def _request_scope(request) -> Scope:

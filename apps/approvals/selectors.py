@@ -4,6 +4,7 @@ bottleneck report and briefs, each scoped by the role matrix in SQL."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,7 @@ from apps.approvals.models import (
     RequestStatus,
 )
 from apps.audit.services import record
+from apps.common.csvexport import chunked_rows
 from apps.contacts.models import Person
 from apps.contacts.selectors import oversight_of, person_of
 from apps.escalations.models import Status as EscalationStatus
@@ -379,23 +381,54 @@ LOG_COLUMNS = [
 ]
 
 
+LOG_ORDER = ("-at", "-id")  # the log's sort plus id: the keyset of its export (index decision_log)
+
+
+# What the export prints, and nothing else: whole rows of six joined models cost 0.7 ms of
+# Python a decision (model instances, JSON fields parsed), these columns a tenth of that.
+LOG_EXPORT_FIELDS = (
+    "id",
+    "at",
+    "approval_id",
+    "approval__kind",
+    "approval__escalation__reference",
+    "approval__level",
+    "approval__escalation__policy__name",
+    "outcome",
+    "decided_by_name",
+    "on_behalf_of_name",
+    "approval__approver__full_name",
+    "reason",
+    "waited_seconds",
+)
+
+
+def log_export(decisions: QuerySet[ApprovalDecision]) -> QuerySet:
+    """The decisions narrowed to ``LOG_EXPORT_FIELDS`` (dicts): what ``decision_rows`` reads."""
+    return decisions.values(*LOG_EXPORT_FIELDS)
+
+
 def log_rows(decisions: QuerySet[ApprovalDecision]):
-    """The decision log export's rows, in ``LOG_COLUMNS`` order, read in chunks."""
-    for d in decisions.order_by("-at", "-id").iterator(chunk_size=2000):
-        approval = d.approval
+    """The decision log export's rows, in ``LOG_COLUMNS`` order, read in keyset chunks."""
+    return chunked_rows(log_export(decisions), LOG_ORDER, decision_rows)
+
+
+def decision_rows(decisions: Iterable[dict]):
+    """Decisions from ``log_export`` as export rows, in ``LOG_COLUMNS`` order."""
+    for d in decisions:
         yield [
-            d.at.isoformat(),
-            approval.pk,
-            approval.kind,
-            approval.escalation.reference if approval.escalation_id else "",
-            approval.level or "",
-            approval.escalation.policy.name if approval.escalation_id else "",
-            d.outcome,
-            d.decided_by_name,
-            d.on_behalf_of_name,
-            approval.approver.full_name,
-            d.reason,
-            d.waited_seconds,
+            d["at"].isoformat(),
+            d["approval_id"],
+            d["approval__kind"],
+            d["approval__escalation__reference"] or "",
+            d["approval__level"] or "",
+            d["approval__escalation__policy__name"] or "",
+            d["outcome"],
+            d["decided_by_name"],
+            d["on_behalf_of_name"],
+            d["approval__approver__full_name"],
+            d["reason"],
+            d["waited_seconds"],
         ]
 
 

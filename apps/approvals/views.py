@@ -17,14 +17,13 @@ from apps.approvals.filters import DecisionFilter
 from apps.approvals.forms import DecisionForm, FreezeExceptionForm, ReasonForm
 from apps.approvals.models import ApprovalRequest
 from apps.approvals.tables import DecisionTable
-from apps.audit.services import record
-from apps.common.csvexport import streamed_csv
 from apps.common.errors import Conflict
 from apps.common.forms import apply_errors, error_dict
 from apps.common.keyset import KeysetPage, Position, end_of_day, keyset_page, parse_day
 from apps.common.moments import shown
-from apps.common.pagination import MAX_ECHO, refused_filters, require_valid_filters
+from apps.common.pagination import MAX_ECHO, refused_filters
 from apps.common.params import InvalidParameter, int_param
+from apps.exports.respond import export_response
 from apps.policies.selectors import open_freezes
 
 
@@ -167,10 +166,9 @@ LOG_PAGE = 50
 def decision_log(request):
     """Newest first, a page of 50 by keyset ("Older", "Newer", or go to a date): every page
     costs the same few index range scans at a thousand decisions or a million (issue 13)."""
-    log_filter = DecisionFilter(request.GET or None, queryset=selectors.decision_log(request.user))
     if request.GET.get("export") == "csv":
-        require_valid_filters(log_filter)
-        return _export(request, log_filter.qs)
+        return _export(request)
+    log_filter = DecisionFilter(request.GET or None, queryset=selectors.decision_log(request.user))
     refused = refused_filters(request, log_filter)  # said beside each field; no rows rather than wrong rows
     jump_error, page = "", KeysetPage([], None, None)
     if not refused:
@@ -211,13 +209,15 @@ def _without(params, *names: str) -> str:
     return kept.urlencode()
 
 
-def _export(request, queryset):
-    record(
-        action="approvals.log_exported",
-        actor=request.user,
-        data={"filters": {k: v for k, v in request.GET.items() if k != "export"}},
+def _export(request):
+    """Streamed with a trailer line, or, when too long to finish inside the web timeout, a
+    job with a page of its own (``apps.exports``); audited either way."""
+    return export_response(
+        request,
+        kind_key="decision-log",
+        audit_action="approvals.log_exported",
+        audit_data={"filters": {k: v for k, v in request.GET.items() if k != "export"}},
     )
-    return streamed_csv(name="decision-log", header=selectors.LOG_COLUMNS, rows=selectors.log_rows(queryset))
 
 
 @requires(Cap.BROWSE_AUDIT)

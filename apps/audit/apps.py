@@ -7,6 +7,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit and retention"
 
     def ready(self) -> None:
-        from apps.audit import audit_labels, history  # noqa: F401 - connects the history actor receiver
+        from apps.audit import audit_labels, exports, history  # noqa: F401 - connects the history actor receiver
 
         audit_labels.register()
+        exports.register_kinds()

@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.audit.labels import action_label, read_actions, summarise, target_urls, type_label
 from apps.audit.models import AuditEvent, ChainVerification
 from apps.audit.scopes import reader_rule
+from apps.common.csvexport import chunked_rows
 
 PAGE_SIZE = 50
 MAX_PEOPLE = 200  # a name matching more accounts than this is too vague to filter by
@@ -145,14 +146,10 @@ def actor_names(ids: set[int]) -> dict[int, str]:
 
 def export_rows(user, query: EventQuery):
     """Every matching event as CSV rows, streamed in chunks (names looked up per chunk)."""
-    qs = filtered_events(user, query)
-    chunk: list[AuditEvent] = []
-    for event in qs.iterator(chunk_size=1000):
-        chunk.append(event)
-        if len(chunk) == 1000:
-            yield from _csv_rows(chunk)
-            chunk = []
-    yield from _csv_rows(chunk)
+    return chunked_rows(filtered_events(user, query), EXPORT_ORDER, event_rows, size=1000)
+
+
+EXPORT_ORDER = ("-seq",)
 
 
 EXPORT_HEADER = [
@@ -169,7 +166,7 @@ EXPORT_HEADER = [
 ]
 
 
-def _csv_rows(events: list[AuditEvent]):
+def event_rows(events: list[AuditEvent]):
     for row in readable(events) if events else []:
         e = row["event"]
         yield [

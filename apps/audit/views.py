@@ -20,10 +20,9 @@ from apps.audit.feed import FeedQuery, feed_page, readable_object
 from apps.audit.feed import source as history_source
 from apps.audit.forms import EventFilter, HistoryFilter, LegalHoldForm, ReleaseForm, RetentionRuleForm
 from apps.audit.models import LegalHold
-from apps.audit.selectors import EXPORT_HEADER, chain_health, events_page, export_rows, read_log_page
-from apps.audit.services import record
-from apps.common.csvexport import streamed_csv
+from apps.audit.selectors import chain_health, events_page, read_log_page
 from apps.common.forms import apply_errors, error_dict
+from apps.exports.respond import export_response
 
 OBJECT_HISTORY_SIZE = 200
 
@@ -63,16 +62,16 @@ def export(request):
             {"form": form, "rows": [], "invalid": True, "query": params},
             status=400,
         )
-    with transaction.atomic():
-        record(
-            action="audit.exported",
-            actor=request.user,
-            data={
-                "filters": {k: v for k, v in request.GET.items() if v and k != "before"},
-                "page": "Audit trail",
-            },
-        )
-    return streamed_csv(name="audit-trail", header=EXPORT_HEADER, rows=export_rows(request.user, query))
+    # Streamed with a trailer line, or a job when too long for the web timeout (apps.exports).
+    return export_response(
+        request,
+        kind_key="audit-trail",
+        audit_action="audit.exported",
+        audit_data={
+            "filters": {k: v for k, v in request.GET.items() if v and k != "before"},
+            "page": "Audit trail",
+        },
+    )
 
 
 @require_safe

@@ -37,7 +37,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from apps.audit.services import record
-from apps.common.csvexport import uncell
+from apps.common.csvexport import is_trailer, uncell
 from apps.common.moments import timezone_error
 from apps.contacts.forms import ContactMethodForm, ContactMethodFormSet, PersonForm
 from apps.contacts.models import ContactMethod, Person, Team
@@ -220,8 +220,8 @@ def _parse(reader) -> list[Row]:
     rows, errors, first_line = [], [], {}
     for values in reader:
         line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue  # blank lines are harmless
+        if not any(v.strip() for v in values) or is_trailer(values):
+            continue  # blank lines are harmless; the export's trailer line is not a person
         if len(rows) >= MAX_ROWS:
             errors.append(RowError(line, "", f"more than {MAX_ROWS} rows; split the file"))
             break

@@ -14,6 +14,7 @@ To anyone else a confidential escalation does not exist (404, not 403).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from apps.accounts.roles import Cap, Role
 from apps.audit.services import record
+from apps.common.csvexport import chunked_rows
 from apps.contacts.models import Person
 from apps.contacts.selectors import person_of
 from apps.escalations.chain import FrozenLevel
@@ -196,25 +198,57 @@ CSV_COLUMNS = [
 _TIMES = ("raised_at", "acknowledged_at", "resolved_at", "closed_at", "ack_due_at", "resolve_due_at")
 
 
+EXPORT_ORDER = ("-raised_at", "-id")  # the list's default sort plus id (index esc_raised)
+
+
+# What the export prints and nothing else (no model instances: a tenth of the Python per row).
+EXPORT_FIELDS = (
+    "id",
+    "reference",
+    "title",
+    "status",
+    "severity",
+    "customer_tier",
+    "category",
+    "service__name",
+    "policy__name",
+    "policy_version",
+    "current_level",
+    "owner__full_name",
+    "raiser__username",
+    "confidential",
+    *_TIMES,
+)
+
+
+def export_values(escalations: QuerySet[Escalation]) -> QuerySet:
+    """The escalations narrowed to ``EXPORT_FIELDS`` (dicts): what ``escalation_rows`` reads."""
+    return escalations.values(*EXPORT_FIELDS)
+
+
 def export_rows(escalations: QuerySet[Escalation]):
-    """The export's rows, in ``CSV_COLUMNS`` order, read in chunks (``for_export`` joins what
-    they print)."""
-    for esc in escalations.order_by("-raised_at", "-id").iterator(chunk_size=2000):
+    """The export's rows, in ``CSV_COLUMNS`` order, read in keyset chunks."""
+    return chunked_rows(export_values(escalations), EXPORT_ORDER, escalation_rows)
+
+
+def escalation_rows(escalations: Iterable[dict]):
+    """Escalations from ``export_values`` as export rows, in ``CSV_COLUMNS`` order."""
+    for esc in escalations:
         yield [
-            esc.reference,
-            esc.title,
-            esc.status,
-            esc.severity,
-            esc.customer_tier,
-            esc.category,
-            esc.service.name if esc.service_id else "",
-            esc.policy.name,
-            esc.policy_version,
-            esc.current_level,
-            esc.owner.full_name if esc.owner else "",
-            esc.raiser.get_username(),
-            *(value.isoformat() if (value := getattr(esc, name)) else "" for name in _TIMES),
-            "yes" if esc.confidential else "no",
+            esc["reference"],
+            esc["title"],
+            esc["status"],
+            esc["severity"],
+            esc["customer_tier"],
+            esc["category"],
+            esc["service__name"] or "",
+            esc["policy__name"],
+            esc["policy_version"],
+            esc["current_level"],
+            esc["owner__full_name"] or "",
+            esc["raiser__username"],
+            *(value.isoformat() if (value := esc[name]) else "" for name in _TIMES),
+            "yes" if esc["confidential"] else "no",
         ]
 
 

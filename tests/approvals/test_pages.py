@@ -13,6 +13,7 @@ from apps.approvals.models import ApprovalRequest, RequestStatus
 from apps.audit.models import AuditEvent
 from apps.escalations.models import Escalation
 from tests.approvals.conftest import ask_for_the_cto, to_level_two
+from tests.csvfiles import complete_body
 from tests.escalations.conftest import raise_one
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +176,7 @@ def test_the_decision_log_is_scoped_filtered_and_exported(client, org):
     page = client.get(reverse("approvals:log"), {"outcome": "approved"}).content.decode()
     assert ask.escalation.reference not in page
     response = client.get(reverse("approvals:log"), {"export": "csv"})
-    lines = b"".join(response.streaming_content).decode("utf-8-sig").strip().splitlines()
+    lines = complete_body(response).strip().splitlines()
     assert lines[0].startswith("at,request,kind") and len(lines) == 2 and ",rejected," in lines[1]
     assert AuditEvent.objects.filter(action="approvals.log_exported", actor_username="auditor1").exists()
     client.force_login(org.raiser)

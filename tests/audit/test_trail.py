@@ -7,6 +7,7 @@ from apps.audit.labels import action_label, summarise
 from apps.audit.models import AuditEvent
 from apps.audit.services import record
 from apps.escalations.services import escalation_acknowledge
+from tests.csvfiles import complete_body
 from tests.escalations.conftest import raise_one
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +102,7 @@ def test_the_export_is_streamed_formula_safe_and_audited(client, world):
     client.force_login(world.auditor)
     response = client.get(reverse("audit:export"), {"action": "escalations.raised"})
     assert response.streaming and response["Content-Type"].startswith("text/csv")
-    body = b"".join(response.streaming_content).decode()
+    body = complete_body(response)
     assert "Raised" in body and "'=HYPERLINK" in body and ",=HYPERLINK" not in body.replace('"', "")
     assert body.count("\r\n") == 3  # the header and both raises
     exported = AuditEvent.objects.filter(action="audit.exported").get()

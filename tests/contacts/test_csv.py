@@ -13,6 +13,7 @@ from apps.audit.models import AuditEvent
 from apps.contacts import csv_io
 from apps.contacts.models import ContactMethod, Person
 from apps.contacts.services import contact_methods_set, person_upsert
+from tests.csvfiles import complete_body
 
 # The demo organisation (``org``) at its fixed moment (``demo_clock``): tests/plugins/demo_org.py.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_clock")]
@@ -165,7 +166,7 @@ def test_an_export_is_an_audit_event_with_every_column(client, auditor, org):
     response = client.get(reverse("contacts:export"))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert "no-store" in response["Cache-Control"]
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(complete_body(response))))
     assert list(rows[0]) == csv_io.COLUMNS and len(rows) == Person.objects.count()
     sam = next(r for r in rows if r["email"] == "sam.patel@example.com")
     assert sam["team"] == "platform-ops" and sam["manager_email"] == "grace.lindqvist@example.com"
@@ -178,7 +179,7 @@ def test_a_manager_exports_only_their_own_team(client, manager, org):
     person_upsert(email="grace.lindqvist@example.com", user=manager)
     client.force_login(manager)
     rows = list(
-        csv.DictReader(io.StringIO(b"".join(client.get(reverse("contacts:export")).streaming_content).decode("utf-8-sig")))
+        csv.DictReader(io.StringIO(complete_body(client.get(reverse("contacts:export")))))
     )
     assert {r["team"] for r in rows} == {"platform-ops"}
     assert AuditEvent.objects.get(action="contacts.exported").data["scope"] == "own team: platform-ops"

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEvent
 from apps.escalations.models import Escalation, Status
+from tests.csvfiles import complete_body
 from tests.escalations.conftest import FIELDS, raise_one
 
 pytestmark = pytest.mark.django_db
@@ -199,7 +200,7 @@ def test_the_list_filters_and_exports_csv(client, world):
     page = client.get(reverse("escalations:list"), {"q": sev1.reference}).content.decode()
     assert sev1.reference in page and sev3.reference not in page
     response = client.get(reverse("escalations:list"), {"severity": "sev1", "export": "csv"})
-    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    body = complete_body(response)
     lines = body.strip().splitlines()
     assert lines[0].startswith("reference,title,status") and len(lines) == 2 and sev1.reference in lines[1]
     assert AuditEvent.objects.filter(action="escalations.exported", actor_username="engmgr").exists()
