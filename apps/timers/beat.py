@@ -98,7 +98,9 @@ class TimersScheduler(PersistentScheduler):
         close_old_connections()
         try:
             with publishing_refused(self.app):
-                result = sweep_due_deadlines(budget_seconds=float(settings.TIMERS_SWEEP_INTERVAL))
+                result = sweep_due_deadlines(
+                    budget_seconds=float(settings.TIMERS_SWEEP_INTERVAL), follow_burst=True
+                )
         except Exception:  # noqa: BLE001 - logged; the next tick tries again
             log.exception("beat: the sweep run by beat failed")
             return None

@@ -221,7 +221,15 @@ class SweepResult:
     batches: int
 
 
-def sweep_due_deadlines(*, batch_size: int | None = None, budget_seconds: float | None = None) -> SweepResult:
+# A due row the ETA path has left this long is late: the sweep then stays on the burst.
+BEHIND_AFTER = 0.25
+# How often a sweep following a burst looks for newly due rows.
+BURST_POLL = 0.1
+
+
+def sweep_due_deadlines(
+    *, batch_size: int | None = None, budget_seconds: float | None = None, follow_burst: bool = False
+) -> SweepResult:
     """Fire every due deadline, each in a transaction of its own, a batch of ids at a time.
 
     One transaction per deadline (locked with ``skip_locked``, exactly as its ETA task would)
@@ -231,6 +239,12 @@ def sweep_due_deadlines(*, batch_size: int | None = None, budget_seconds: float 
     and cut the firing rate by a quarter). A row someone else holds is theirs to fire. A sweep
     busy with a burst beats the heartbeat every half interval, so /healthz sees it alive; the
     time budget keeps one sweep from running into the next.
+
+    ``follow_burst`` (the sweeper's task and beat's own sweep): when a due row had waited more
+    than ``BEHIND_AFTER``, the ETA path is not keeping up, so the sweep keeps looking every
+    ``BURST_POLL`` until its budget is spent, firing in this one process what the ETA tasks
+    would fire late; their copies then leave at the token check (one read each). Without it a
+    burst is swept once an interval, and deadlines wait up to an interval behind a busy pool.
     """
     batch_size = batch_size or settings.TIMERS_SWEEP_BATCH
     interval = settings.TIMERS_SWEEP_INTERVAL
@@ -238,11 +252,13 @@ def sweep_due_deadlines(*, batch_size: int | None = None, budget_seconds: float 
     started = time.monotonic()
     pulse = _Pulse(started)
     fired = failed = batches = 0
+    behind = False
     while True:
-        due = _due_ids(batch_size)
+        due = _due(batch_size)
         batches += 1
+        behind = behind or any(late > BEHIND_AFTER for _, late in due)
         taken = 0
-        for pk in due:
+        for pk, _late in due:
             outcome = deadline_fire(deadline_id=pk).outcome
             fired += outcome == Outcome.FIRED
             failed += outcome == Outcome.FAILED
@@ -252,10 +268,15 @@ def sweep_due_deadlines(*, batch_size: int | None = None, budget_seconds: float 
                 pulse.beat()
             if time.monotonic() - started >= budget:
                 break
-        # Done when nothing more is due, when everything left is someone else's to fire, or
-        # when the budget is spent (the next sweep carries on).
-        if len(due) < batch_size or not taken or time.monotonic() - started >= budget:
+        # Done when the budget is spent (the next sweep carries on), or when nothing more is
+        # due or everything left is someone else's to fire, unless following a burst.
+        if time.monotonic() - started + (BURST_POLL if behind else 0) >= budget:
             break
+        if len(due) == batch_size and taken:
+            continue
+        if not (follow_burst and behind):
+            break
+        time.sleep(BURST_POLL)
     pulse.beat()
     return SweepResult(fired, failed, batches)
 
@@ -273,12 +294,15 @@ class _Pulse:
         self.since, self.fired = now, 0
 
 
-def _due_ids(batch_size: int) -> list[int]:
-    return list(
+def _due(batch_size: int) -> list[tuple[int, float]]:
+    """(id, seconds it has been due) of the longest-waiting due rows, by the database's clock."""
+    rows = (
         Deadline.objects.filter(next_attempt_at__lte=Now(), fired_at=None, cancelled_at=None)
+        .annotate(db_now=Now())
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:batch_size]
+        .values_list("pk", "next_attempt_at", "db_now")[:batch_size]
     )
+    return [(pk, (now - due).total_seconds()) for pk, due, now in rows]
 
 
 def _beat_heartbeat(name: str, fired: int, duration_ms: int) -> None:
