@@ -1,4 +1,4 @@
-"""`make run`: the web server, a Celery worker and its embedded beat, as one command.
+"""`make run`: the web server, a Celery worker and its embedded beat, and the sweeper, as one command.
 
 Ctrl-C (or any child dying) stops all of them. Everything runs on SQLite under var/.
 """
@@ -20,7 +20,11 @@ COMMANDS = {
     # One process runs the worker and the beat (-B): fine for one machine; production runs
     # workers and exactly one separate beat (see README).
     "worker": [PY, "-m", "celery", "-A", "escalportal", "worker", "-B", "--loglevel=INFO",
-               "--concurrency=2", "--hostname=dev@%h"],
+               "--concurrency=2", "--hostname=dev@%h", "--queues=celery"],
+    # The sweep on a queue and a process of its own, as the Procfile's sweeper: a burst of
+    # deadlines or messages filling the worker's pool never keeps it waiting (issue 14, item 5).
+    "sweeper": [PY, "-m", "celery", "-A", "escalportal", "worker", "--loglevel=INFO",
+                "--concurrency=1", "--hostname=sweeper@%h", "--queues=timers"],
 }
 
 
@@ -47,7 +51,7 @@ def main() -> int:
     finally:
         for name, proc in procs.items():
             if proc.poll() is None:
-                if name == "worker":  # its main process stops its pool: a warm shutdown
+                if name in ("worker", "sweeper"):  # its main process stops its pool: a warm shutdown
                     proc.terminate()
                 else:  # runserver's autoreloader runs the server in a child of its own
                     os.killpg(proc.pid, signal.SIGTERM)
