@@ -38,6 +38,8 @@ def install_beat_schedule(sender: Celery, **kwargs) -> None:
     from django.conf import settings
 
     interval = float(settings.TIMERS_SWEEP_INTERVAL)
+    # Publishes the sweep, or runs it in-process while the broker is down (apps/timers/beat.py).
+    sender.conf.beat_scheduler = "apps.timers.beat:TimersScheduler"
     sender.conf.beat_schedule = {
         "sweep-due-deadlines": {
             "task": "timers.sweep_due_deadlines",

@@ -1,4 +1,4 @@
-"""`make run`: the web server, two Celery workers and the beat, supervised, as one command.
+"""`make run`: the web server, two Celery workers, the sweeper and the beat, supervised, as one command.
 
 Everything runs on SQLite under var/ (data, and kombu's SQLAlchemy broker). Ctrl-C stops all.
 
@@ -33,16 +33,20 @@ RESTART_WINDOW = 60.0
 CELERY = [PY, "-m", "celery", "-A", "escalportal"]
 COMMANDS = {
     "web": [PY, "manage.py", "runserver", f"{HOST}:{PORT}"],
-    # Two workers of two threads: a slow SMTP server or webhook holds one thread, the clocks keep
-    # the others, and while one worker restarts after a crash the other keeps firing and sending.
+    # Two workers of two threads on the 'celery' queue: a slow SMTP server or webhook holds one
+    # thread, and while one worker restarts after a crash the other keeps firing and sending.
     **{
         f"worker{n}": [*CELERY, "worker", "--pool=threads", "--concurrency=2", "--loglevel=INFO",
-                       "--without-gossip", "--without-mingle", f"--hostname=dev{n}@%h"]
+                       "--without-gossip", "--without-mingle", f"--hostname=dev{n}@%h", "--queues=celery"]
         for n in (1, 2)
     },
+    # The sweep on a queue and a process of its own, as the Procfile's sweeper: a burst of
+    # deadlines or messages filling the workers never keeps it waiting (issue 14, item 5).
+    "sweeper": [*CELERY, "worker", "--pool=threads", "--concurrency=1", "--loglevel=INFO",
+                "--without-gossip", "--without-mingle", "--hostname=sweeper@%h", "--queues=timers"],
     "beat": [*CELERY, "beat", "--loglevel=INFO"],
 }
-RESTARTED = ("worker1", "worker2", "beat")
+RESTARTED = ("worker1", "worker2", "sweeper", "beat")
 
 
 def start(name: str) -> subprocess.Popen:
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     procs = {name: start(name) for name in names}
     restarts = {name: deque() for name in RESTARTED}
     where = f"serving http://{HOST}:{PORT}/ with" if "web" in procs else "running"
-    print(f"escalportal: {where} two workers and the beat; Ctrl-C stops all.", flush=True)
+    print(f"escalportal: {where} two workers, the sweeper and the beat; Ctrl-C stops all.", flush=True)
 
     def stop(*_args) -> None:
         raise KeyboardInterrupt

@@ -131,41 +131,87 @@ def _enqueue(deadline_id: int, token: int, due_at: datetime) -> None:
 
 
 def deadline_fire(*, deadline_id: int, token: int | None = None) -> FireResult:
-    """Fire one deadline if it is due and still what the caller expects (``token``)."""
-    with transaction.atomic():
-        deadline = (
-            Deadline.objects.select_for_update(skip_locked=True)
-            .filter(pk=deadline_id, fired_at=None, cancelled_at=None)
-            .annotate(db_now=Now())
-            .first()
-        )
-        if deadline is None or (token is not None and deadline.token != token):
-            return FireResult(Outcome.STALE)
-        if deadline.next_attempt_at > deadline.db_now:
-            early = (deadline.next_attempt_at - deadline.db_now).total_seconds()
-            return FireResult(Outcome.NOT_DUE, seconds_early=early)
-        return FireResult(_fire_locked(deadline, deadline.db_now))
+    """Fire one deadline if it is due and still what the caller expects (``token``).
 
-
-def _fire_locked(deadline: Deadline, db_now: datetime) -> Outcome:
-    token = _firing.set(deadline.pk)
+    An ETA task (``token`` given) first looks at the row without a transaction: under a burst
+    the sweep has often fired it already, and a stale copy then costs one indexed read instead
+    of BEGIN, a row lock and COMMIT. The read decides nothing by itself; the locked re-read
+    inside the transaction does.
+    """
+    if token is not None and (early := _precheck(deadline_id, token)) is not None:
+        return early
     try:
         with transaction.atomic():
-            handler_for(deadline.kind)(deadline)
+            deadline = (
+                Deadline.objects.select_for_update(skip_locked=True)
+                .filter(pk=deadline_id, fired_at=None, cancelled_at=None)
+                .annotate(db_now=Now())
+                .first()
+            )
+            if deadline is None or (token is not None and deadline.token != token):
+                return FireResult(Outcome.STALE)
+            if deadline.next_attempt_at > deadline.db_now:
+                return FireResult(Outcome.NOT_DUE, seconds_early=_early(deadline))
+            _fire_locked(deadline)
+            return FireResult(Outcome.FIRED)
+    except _HandlerFailed as failure:
+        _record_failure(failure)
+        return FireResult(Outcome.FAILED)
+
+
+def _precheck(deadline_id: int, token: int) -> FireResult | None:
+    """STALE or NOT_DUE from one plain read, or None when the row is worth locking."""
+    row = (
+        Deadline.objects.filter(pk=deadline_id, fired_at=None, cancelled_at=None, token=token)
+        .annotate(db_now=Now())
+        .only("next_attempt_at")
+        .first()
+    )
+    if row is None:
+        return FireResult(Outcome.STALE)
+    if row.next_attempt_at > row.db_now:
+        return FireResult(Outcome.NOT_DUE, seconds_early=_early(row))
+    return None
+
+
+def _early(deadline: Deadline) -> float:
+    return (deadline.next_attempt_at - deadline.db_now).total_seconds()
+
+
+class _HandlerFailed(Exception):  # noqa: N818 - carries a failure out of the rolled-back transaction
+    def __init__(self, deadline: Deadline, error: str) -> None:
+        super().__init__(error)
+        self.deadline, self.error = deadline, error
+
+
+def _fire_locked(deadline: Deadline) -> None:
+    """Run the handler and mark the row fired, in the caller's transaction.
+
+    No savepoint around the handler: on success (nearly always) that saves two round trips
+    per firing. A handler that raises rolls the whole transaction back, its writes with it, and
+    the failure is recorded afterwards in a transaction of its own (``_record_failure``).
+    """
+    firing = _firing.set(deadline.pk)
+    try:
+        handler_for(deadline.kind)(deadline)
     except Exception as exc:  # noqa: BLE001 - any handler failure is recorded and retried
-        deadline.attempts += 1
-        deadline.last_error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
-        deadline.next_attempt_at = db_now + min(
-            timedelta(seconds=5 * 2 ** (deadline.attempts - 1)), MAX_BACKOFF
-        )
-        deadline.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-        log.error("deadline %s (%s) failed: %s", deadline.pk, deadline.kind, deadline.last_error)
-        return Outcome.FAILED
+        raise _HandlerFailed(deadline, "".join(traceback.format_exception_only(exc)).strip()[:2000]) from exc
     finally:
-        _firing.reset(token)
-    deadline.fired_at = db_now
+        _firing.reset(firing)
+    deadline.fired_at = deadline.db_now
     deadline.save(update_fields=["fired_at"])
-    return Outcome.FIRED
+
+
+def _record_failure(failure: _HandlerFailed) -> None:
+    """Count the failed attempt and push the next one back, unless the row changed meanwhile
+    (fired by someone else after our rollback, cancelled, rescheduled): then it is theirs."""
+    deadline = failure.deadline
+    attempts = deadline.attempts + 1
+    backoff = min(timedelta(seconds=5 * 2 ** (attempts - 1)), MAX_BACKOFF)
+    Deadline.objects.filter(
+        pk=deadline.pk, token=deadline.token, attempts=deadline.attempts, fired_at=None, cancelled_at=None
+    ).update(attempts=attempts, last_error=failure.error, next_attempt_at=deadline.db_now + backoff)
+    log.error("deadline %s (%s) failed: %s", deadline.pk, deadline.kind, failure.error)
 
 
 @dataclass(frozen=True)
@@ -175,7 +221,15 @@ class SweepResult:
     batches: int
 
 
-def sweep_due_deadlines(*, batch_size: int | None = None, budget_seconds: float | None = None) -> SweepResult:
+# A due row the ETA path has left this long is late: the sweep then stays on the burst.
+BEHIND_AFTER = 0.25
+# How often a sweep following a burst looks for newly due rows.
+BURST_POLL = 0.1
+
+
+def sweep_due_deadlines(
+    *, batch_size: int | None = None, budget_seconds: float | None = None, follow_burst: bool = False
+) -> SweepResult:
     """Fire every due deadline, each in a transaction of its own, a batch of ids at a time.
 
     One transaction per deadline (locked with ``skip_locked``, exactly as its ETA task would)
@@ -185,6 +239,12 @@ def sweep_due_deadlines(*, batch_size: int | None = None, budget_seconds: float 
     and cut the firing rate by a quarter). A row someone else holds is theirs to fire. A sweep
     busy with a burst beats the heartbeat every half interval, so /healthz sees it alive; the
     time budget keeps one sweep from running into the next.
+
+    ``follow_burst`` (the sweeper's task and beat's own sweep): when a due row had waited more
+    than ``BEHIND_AFTER``, the ETA path is not keeping up, so the sweep keeps looking every
+    ``BURST_POLL`` until its budget is spent, firing in this one process what the ETA tasks
+    would fire late; their copies then leave at the token check (one read each). Without it a
+    burst is swept once an interval, and deadlines wait up to an interval behind a busy pool.
     """
     batch_size = batch_size or settings.TIMERS_SWEEP_BATCH
     interval = settings.TIMERS_SWEEP_INTERVAL
@@ -192,11 +252,13 @@ def sweep_due_deadlines(*, batch_size: int | None = None, budget_seconds: float 
     started = time.monotonic()
     pulse = _Pulse(started)
     fired = failed = batches = 0
+    behind = False
     while True:
-        due = _due_ids(batch_size)
+        due = _due(batch_size)
         batches += 1
+        behind = behind or any(late > BEHIND_AFTER for _, late in due)
         taken = 0
-        for pk in due:
+        for pk, _late in due:
             outcome = deadline_fire(deadline_id=pk).outcome
             fired += outcome == Outcome.FIRED
             failed += outcome == Outcome.FAILED
@@ -206,10 +268,15 @@ def sweep_due_deadlines(*, batch_size: int | None = None, budget_seconds: float 
                 pulse.beat()
             if time.monotonic() - started >= budget:
                 break
-        # Done when nothing more is due, when everything left is someone else's to fire, or
-        # when the budget is spent (the next sweep carries on).
-        if len(due) < batch_size or not taken or time.monotonic() - started >= budget:
+        # Done when the budget is spent (the next sweep carries on), or when nothing more is
+        # due or everything left is someone else's to fire, unless following a burst.
+        if time.monotonic() - started + (BURST_POLL if behind else 0) >= budget:
             break
+        if len(due) == batch_size and taken:
+            continue
+        if not (follow_burst and behind):
+            break
+        time.sleep(BURST_POLL)
     pulse.beat()
     return SweepResult(fired, failed, batches)
 
@@ -227,12 +294,15 @@ class _Pulse:
         self.since, self.fired = now, 0
 
 
-def _due_ids(batch_size: int) -> list[int]:
-    return list(
+def _due(batch_size: int) -> list[tuple[int, float]]:
+    """(id, seconds it has been due) of the longest-waiting due rows, by the database's clock."""
+    rows = (
         Deadline.objects.filter(next_attempt_at__lte=Now(), fired_at=None, cancelled_at=None)
+        .annotate(db_now=Now())
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:batch_size]
+        .values_list("pk", "next_attempt_at", "db_now")[:batch_size]
     )
+    return [(pk, (now - due).total_seconds()) for pk, due, now in rows]
 
 
 def _beat_heartbeat(name: str, fired: int, duration_ms: int) -> None:

@@ -19,5 +19,5 @@ def fire_deadline(self, deadline_id: int, token: int) -> str:
 
 @shared_task(name="timers.sweep_due_deadlines", acks_late=True, ignore_result=True)
 def sweep() -> dict:
-    result = sweep_due_deadlines()
+    result = sweep_due_deadlines(follow_burst=True)
     return {"fired": result.fired, "failed": result.failed, "batches": result.batches}

@@ -1,5 +1,6 @@
 """Firing: exactly once, guarded by the token, retried on failure, never early."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -134,3 +135,22 @@ def test_a_handler_may_cancel_its_kind_and_schedule_the_next_without_cancelling_
     assert first.fired_at is not None and first.cancelled_at is None
     follow_up = Deadline.objects.exclude(pk=first.pk).get()
     assert follow_up.subject_id == str(subject.pk) and follow_up.status == "pending"
+
+
+def test_a_sweep_following_a_burst_fires_what_comes_due_while_it_runs():
+    """The ETA path is behind (a row waited a second): the sweeper stays and fires the next
+    deadline at its time instead of leaving it to the next sweep an interval later."""
+    due(seconds_ago=1)
+    soon = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.4))
+    result = sweep_due_deadlines(budget_seconds=1.5, follow_burst=True)
+    assert result.fired == 2 and result.batches > 2
+    hit = ProbeHit.objects.get(deadline_id=soon.pk)
+    assert (hit.fired_at - soon.due_at).total_seconds() < 0.5
+
+
+def test_a_sweep_with_nothing_late_does_not_linger():
+    due(seconds_ago=0)
+    deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.4))
+    started = time.monotonic()
+    assert sweep_due_deadlines(budget_seconds=1.5, follow_burst=True).fired == 1
+    assert time.monotonic() - started < 0.4
