@@ -111,6 +111,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--verify-chain", action="store_true", help="verify the audit chain at the full size too")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL data directory")
+    p.add_argument(
+        "--attach",
+        metavar="DATABASE_URL",
+        help="measure a database this bench already seeded (a kept or still running one) at its size: "
+        "no seeding, no 1,000-row pass",
+    )
+    p.add_argument("--broker-url", default="redis://127.0.0.1:6379/0", help="with --attach")
+    p.add_argument("--load-only", action="store_true", help="only the pass beside a CPU-bound process")
     args = p.parse_args(argv)
     if not 0 < args.scale <= 1:
         p.error("--scale must be in (0, 1]")
@@ -598,6 +606,7 @@ class Case:
     db_ms: list[float] = field(default_factory=list)
     queries: list[int] = field(default_factory=list)
     errors: int = 0
+    timed_out: bool = False  # gunicorn killed the worker twice: not requested again
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -783,9 +792,19 @@ def measure(cases: list[Case], clients: dict, args, label: str) -> dict:
     loads = []
     for n in range(-args.warmup, args.runs):
         for c in cases:
-            if n >= c.runs:
+            if n >= c.runs or c.timed_out:
                 continue
             status, ms, headers, body = clients[c.user].get(c.url)
+            if status != 200 and ms >= args.timeout * 1000 * 0.9:
+                # The worker ran past gunicorn's timeout and was killed (a 500, or no answer):
+                # twice is enough to know, and each costs the whole timeout of every round.
+                c.errors += 1
+                if c.errors >= 2:
+                    c.timed_out = True
+                    say(
+                        f"{label}: {c.lst} {c.page} ({c.side}) ran past the {args.timeout}s timeout twice: dropped"
+                    )
+                continue
             if n < 0:
                 continue
             c.status.append(status)
@@ -828,6 +847,8 @@ def print_table(cases: list[Case], title: str, small: dict | None) -> None:
 
 
 def verdict(c: Case) -> str:
+    if c.timed_out:
+        return "TIMED OUT"
     if c.aim_ms is None:
         return ""
     if c.errors or not c.ms:
@@ -862,7 +883,11 @@ def misses_of(cases: list[Case], label: str) -> list[str]:
         for c in cases
         if c.aim_ms is not None and c.ms and not c.p(95) < c.aim_ms
     ]
-    misses += [f"{label}: {c.lst} {c.page} ({c.side}) {c.errors} errors" for c in cases if c.errors]
+    misses += [
+        f"{label}: {c.lst} {c.page} ({c.side}) {'timed out' if c.timed_out else f'{c.errors} errors'}"
+        for c in cases
+        if c.errors and (c.side == "portal" or c.timed_out)
+    ]
     misses += [
         f"{label}: {lst} deep page only {r:.1f}x faster than the admin"
         for lst, _, _, r in ratios(cases)
@@ -914,6 +939,48 @@ def print_plans(cases: list[Case], people: dict) -> None:
 # Main
 
 
+def attach_stack(args, work: Path) -> dict:
+    """The environment of ``start_stack`` for a database seeded earlier (``--attach``): no
+    servers started, no migrate; a fresh secret (the sessions are made anew)."""
+    import secrets
+
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=args.attach,
+        CELERY_BROKER_URL=args.broker_url,
+        ESCALPORTAL_VAR_DIR=str(work / "var"),
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ALLOWED_HOSTS="testserver,127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    return env
+
+
+def bench_users(org) -> dict:
+    """Who the pages are requested as: the auditor of ``escalations.py``'s organisation, a
+    team's manager, and a superuser for the admin (made once)."""
+    from apps.accounts.models import User
+
+    superuser = User.objects.filter(username="bench-admin").first() or User.objects.create_superuser(
+        "bench-admin", "bench-admin@example.com", None
+    )
+    return {
+        "auditor": org.measured["auditor"] if org else User.objects.get(username="auditor0"),
+        "manager": User.objects.get(username="payments-mgr"),
+        "superuser": superuser,
+    }
+
+
 def run(args) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_dir = ROOT / "var" / "bench" / f"lists-{stamp}"
@@ -927,45 +994,49 @@ def run(args) -> int:
     with contextlib.ExitStack() as cleanup:
         if not args.keep:
             cleanup.callback(shutil.rmtree, work, ignore_errors=True)
-        stack_args = argparse.Namespace(stack="postgres", sweep_interval=1)
-        env, _ = start_stack(stack_args, cleanup, work, log_dir)
-        from apps.accounts.models import User
+        if args.attach:
+            env = attach_stack(args, work)
+            people, small_q, seeding, counts = bench_users(None), {}, {}, sizes()
+            say(f"attached to {args.attach}: {counts}")
+            procs = Processes(log_dir)
+            cleanup.callback(procs.stop)
+            port = start_gunicorn(args, env, procs, log_dir)
+            clients = {label: Http(port, session_cookie(u), args.timeout + 5) for label, u in people.items()}
+        else:
+            stack_args = argparse.Namespace(stack="postgres", sweep_interval=1)
+            env, _ = start_stack(stack_args, cleanup, work, log_dir)
 
-        t0 = time.perf_counter()
-        org = seed_org(rng)
-        raise_templates(org, rng, args.templates)
-        grow_to(org, rng, SMALL)
-        grow(rng, {"decisions": SMALL, "audit": SMALL}, full=False)
-        say(verify())
-        seeding = {"small_s": round(time.perf_counter() - t0, 1)}
-        people = {
-            "auditor": org.measured["auditor"],
-            "manager": User.objects.get(username="payments-mgr"),
-            "superuser": User.objects.create_superuser("bench-admin", "bench-admin@example.com", None),
-        }
-        procs = Processes(log_dir)
-        cleanup.callback(procs.stop)
-        port = start_gunicorn(args, env, procs, log_dir)
-        clients = {label: Http(port, session_cookie(u), args.timeout + 5) for label, u in people.items()}
-
-        pos = positions(people["auditor"])
-        small_cases = build_cases(args, pos, people)
-        small_cases += older_links(small_cases, clients)
-        measure(
-            small_cases, clients, argparse.Namespace(**{**vars(args), "runs": min(args.runs, 10)}), "small"
-        )
-        small_sizes = sizes()
-        print_table(small_cases, f"at about 1,000 rows: {small_sizes} (load {load()})", None)
-        small_q = {c.key: c.q for c in small_cases}
-
-        t1 = time.perf_counter()
-        grow_to(org, rng, args.full["escalations"])
-        counts = grow(rng, args.full, full=True)
-        seeding["grow_s"] = round(time.perf_counter() - t1, 1)
-        if args.verify_chain:
+            t0 = time.perf_counter()
+            org = seed_org(rng)
+            raise_templates(org, rng, args.templates)
+            grow_to(org, rng, SMALL)
+            grow(rng, {"decisions": SMALL, "audit": SMALL}, full=False)
             say(verify())
+            seeding = {"small_s": round(time.perf_counter() - t0, 1)}
+            people = bench_users(org)
+            procs = Processes(log_dir)
+            cleanup.callback(procs.stop)
+            port = start_gunicorn(args, env, procs, log_dir)
+            clients = {label: Http(port, session_cookie(u), args.timeout + 5) for label, u in people.items()}
+
+            pos = positions(people["auditor"])
+            small_cases = build_cases(args, pos, people)
+            small_cases += older_links(small_cases, clients)
+            small_args = argparse.Namespace(**{**vars(args), "runs": min(args.runs, 10)})
+            measure(small_cases, clients, small_args, "small")
+            print_table(small_cases, f"at about 1,000 rows: {sizes()} (load {load()})", None)
+            small_q = {c.key: c.q for c in small_cases}
+
+            t1 = time.perf_counter()
+            grow_to(org, rng, args.full["escalations"])
+            counts = grow(rng, args.full, full=True)
+            seeding["grow_s"] = round(time.perf_counter() - t1, 1)
+            if args.verify_chain:
+                say(verify())
         pos = positions(people["auditor"])
-        passes = [("alone", False)] + ([("with load", True)] if args.with_load else [])
+        passes = ([] if args.load_only else [("alone", False)]) + (
+            [("with load", True)] if args.with_load or args.load_only else []
+        )
         results = []
         for label, hog in passes:
             cases = build_cases(args, pos, people)
@@ -985,7 +1056,7 @@ def run(args) -> int:
             print_ratios(ratios(cases))
             misses += misses_of(cases, label)
             results.append(cases)
-        for c in results[0]:
+        for c in results[0] if results else []:
             if c.side == "portal" and c.key in small_q and small_q[c.key] != c.q:
                 misses.append(
                     f"{c.lst} {c.page} ({c.user}): {small_q[c.key]} queries at 1,000 rows, {c.q} at full size"
