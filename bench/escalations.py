@@ -594,9 +594,9 @@ def clone(fx: Fixture, org: Org, rng: random.Random, raised_at: datetime, refere
     esc.current_level = rng.choices([1, 2, 3], weights=[82, 15, 3])[0]
     level = esc.level()
     esc.owner_id = (
-        rng.choice(org.responders[level["target_team"]]).pk
-        if level["target_kind"] == "team_on_call"
-        else level["target_person"]
+        rng.choice(org.responders[level.target_team]).pk
+        if level.target_kind == "team_on_call"
+        else level.target_person
     )
     status = status_for(rng, fx.now - raised_at)
     esc.status, esc.version = status, rng.randint(2, 6)
@@ -615,7 +615,7 @@ def clone(fx: Fixture, org: Org, rng: random.Random, raised_at: datetime, refere
         esc.resolve_due_at = esc.next_due_at = fx.now + timedelta(hours=rng.uniform(6, 120))
         if status == "awaiting_approval":
             esc.current_level, esc.pending_level, esc.resume_status = 2, 3, "acknowledged"
-            esc.owner_id = esc.level(2)["target_person"]
+            esc.owner_id = esc.level(2).target_person
     elif status in ("resolved", "closed"):
         esc.acknowledged_at = later(raised_at, 2, 60)
         esc.resolved_at = later(esc.acknowledged_at, 30, 2880)
