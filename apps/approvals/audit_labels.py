@@ -67,17 +67,15 @@ def register() -> None:
 def _request_rule(user):
     from django.db.models import Q
 
-    from apps.escalations.audit import overseen_escalations
+    from apps.escalations.audit import overseen_condition
 
-    ids = overseen_escalations(user)
-    if ids is None:
-        return None
+    condition = overseen_condition(user, "escalation_id")
+    if condition is None or not condition:  # nothing, or everything (no condition at all)
+        return condition
     from apps.contacts.selectors import oversight_of
 
     # A freeze exception belongs to no escalation: those who oversee everything read it.
-    return Q(escalation_id__in=ids) | (
-        Q(escalation_id__isnull=True) if oversight_of(user).everything else Q(pk__in=[])
-    )
+    return condition | (Q(escalation_id__isnull=True) if oversight_of(user).everything else Q(pk__in=[]))
 
 
 def _brief_rule(user):
@@ -85,14 +83,14 @@ def _brief_rule(user):
     from django.db.models import Q
 
     from apps.accounts.roles import Cap, Role
-    from apps.escalations.audit import overseen_escalations
+    from apps.escalations.audit import overseen_condition
 
-    ids = overseen_escalations(user)
-    if ids is None or not user.has_perm(Cap.READ_BRIEF.perm):
+    condition = overseen_condition(user, "escalation_id")
+    if condition is None or not user.has_perm(Cap.READ_BRIEF.perm):
         return None
     if Role.EXECUTIVE in user.roles or Role.AUDITOR in user.roles:
-        return Q(escalation_id__in=ids)
-    return Q(escalation_id__in=ids, sent_at__isnull=False)
+        return condition
+    return condition & Q(sent_at__isnull=False)
 
 
 def _brief_read(user, brief) -> None:

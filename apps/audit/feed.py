@@ -116,7 +116,9 @@ def _rows(src: HistorySource, user, query: FeedQuery, cursor: Cursor | None):
             same_moment &= Q(history_id__lt=cursor.history_id)
         elif src.key > cursor.key:  # sources are ordered by key, descending, at one moment
             same_moment = Q(pk__in=[])
-        qs = qs.filter(Q(history_date__lt=cursor.at) | same_moment)
+        # The first condition alone is an index range (history_date); the OR then only
+        # decides the rows of that one moment (a row comparison would not use the index).
+        qs = qs.filter(history_date__lte=cursor.at).filter(Q(history_date__lt=cursor.at) | same_moment)
     return qs
 
 
@@ -132,14 +134,27 @@ def feed_page(
     its diff, and the cursor of the next page (or None). ``reads``: record the reads the page
     makes (each source's ``on_feed_read``), in the caller's transaction."""
     chosen = [s for s in sources() if (s.key in query.kinds if query.kinds else s.in_feed)]
-    merged, raw_more = [], False
+    # First the page's keys: the newest size + 1 of each source (one narrow index scan each),
+    # merged; then the diffs of only the rows that made the page, source by source.
+    keys, queries = [], {}
     for src in chosen:
         qs = _rows(src, user, query, cursor)
         if qs is None:
             continue
-        # A change that changed nothing is not shown, so whether more rows exist is asked apart.
-        raw_more = raw_more or qs.order_by("-history_date", "-history_id")[size : size + 1].exists()
-        for entry in history_entries(qs, limit=size, label=_label(src), show_created=True):
+        queries[src.key] = qs
+        newest = qs.order_by("-history_date", "-history_id").values_list("history_date", "history_id")
+        keys += [(at, src.key, history_id) for at, history_id in newest[: size + 1]]
+    keys.sort(reverse=True)
+    raw_more = len(keys) > size
+    on_page: dict[str, list[int]] = {}
+    for _, key, history_id in keys[:size]:
+        on_page.setdefault(key, []).append(history_id)
+    merged = []
+    for src in chosen:
+        if src.key not in on_page:
+            continue
+        rows = queries[src.key].filter(history_id__in=on_page[src.key])
+        for entry in history_entries(rows, limit=size, label=_label(src), show_created=True):
             entry["source"] = src
             entry["object_url"] = src.url(entry["object_id"]) if src.url else ""
             merged.append(entry)
@@ -152,9 +167,9 @@ def feed_page(
             and (ids := [e["object_id"] for e in page if e["source"] is src])
         ):
             src.on_feed_read(user, ids)
-    more = len(merged) > size or raw_more
-    last = page[-1] if page else None
-    next_cursor = Cursor(last["date"], last["source"].key, last["history_id"]) if more and last else None
+    # The next page starts after the page's last row, shown or not (a change that changed
+    # nothing is not shown, and a page of only those must still lead on).
+    next_cursor = Cursor(*keys[size - 1]) if raw_more else None
     return page, next_cursor
 
 
