@@ -109,8 +109,8 @@ def verify_chain(*, chunk_size: int = 2000, progress: Callable[[int], None] | No
             problem = "the purge checkpoint the chain starts from does not verify (forged or altered)"
             return ChainReport(0, False, checkpoint.first_seq, None, problem)
         expected_seq, prev_hash = checkpoint.first_seq, checkpoint.prev_hash
-    events = AuditEvent.objects.filter(seq__gte=expected_seq).order_by("seq")
-    for event in events.iterator(chunk_size=chunk_size):
+    # Every row, from the lowest: one below the checkpoint's start was put there after the purge.
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
         problem = _check(event, expected_seq, prev_hash)
         if problem:
             return ChainReport(checked, False, event.seq, event.pk, problem)

@@ -52,6 +52,7 @@ def paths(world) -> list[str]:
     return found
 
 
+@pytest.mark.timeout(900)  # 26 readers x every URL of the walk; a busy machine may be 8x slower
 @pytest.mark.django_db
 def test_a_confidential_escalation_appears_only_where_it_may_be_opened(world):
     clients = urlwalk.clients_for(world)
