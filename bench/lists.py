@@ -80,7 +80,7 @@ from timers import Processes, pct, say  # noqa: E402
 # on main: "page" (``?page=N``, the middle page), "before" (the trail's ``?before=<seq>``),
 # "after" (the history feed's ``?after=<cursor>``), or "from" (the middle row's date).
 DEEP = {
-    "decision log": "page",
+    "decision log": "from",
     "audit trail": "before",
     "history feed": "after",
     "read log": "before",
