@@ -183,9 +183,19 @@ class Oversight:
 
 def oversight_of(user) -> Oversight:
     """A manager oversees their own team and the teams of everyone who reports to them,
-    directly or not (walked breadth-first: one query per level of the org chart)."""
+    directly or not (walked breadth-first: one query per level of the org chart). Kept on the
+    user object, which lives for one request: a page asking once per kind of record (the
+    history feed asks for each of its sources) walks the chart once."""
     if not user.is_authenticated:
         return Oversight(False, frozenset(), None)
+    cached = getattr(user, "_oversight", None)
+    if cached is not None:
+        return cached
+    user._oversight = _oversight_of(user)
+    return user._oversight
+
+
+def _oversight_of(user) -> Oversight:
     person = Person.objects.filter(user_id=user.pk).only("pk", "team_id").first()
     person_id = person.pk if person else None
     scopes = {Cap.BROWSE_AUDIT.scopes[r] for r in user.roles if Cap.BROWSE_AUDIT.allows(r)}
