@@ -30,6 +30,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.timeout(120)]
 
 STARTED = re.compile(r"escalportal: worker\d started \(pid (\d+)\)")
 COUNT = 60
+KILLED_THREADS = 2 * 2  # run_dev.py's two workers, --concurrency=2 threads each
 
 
 def worker_pids(run_dev: Process) -> list[int]:
@@ -72,10 +73,12 @@ def test_killed_workers_are_restarted_and_every_message_is_delivered(celery_clus
         what=f"all {COUNT} emails to be sent after the kill",
     )
     assert run_dev.alive()
-    # Every message arrived; one the worker was killed in the middle of sending may have
-    # arrived twice (the gap no design closes), then with the same Message-ID.
+    # Every message arrived. One a sending thread was killed between the mail server's
+    # acceptance and the record may arrive twice (the gap no design closes), then with the same
+    # Message-ID: at most one per thread killed (two workers of two threads; CI on PostgreSQL
+    # saw two).
     ids = message_ids(smtp_server)
     expected = {message_id(idempotency_key(n)) for n in notes}
     assert set(ids) == expected
-    assert len(ids) - len(expected) <= 1
+    assert len(ids) - len(expected) <= KILLED_THREADS
     print(f"all sent {time.monotonic() - killed_at:.1f} s after the kill (waited {waited:.1f} s)")
