@@ -105,13 +105,7 @@ def visible_through(user, relation: str) -> Q:
         return Q(pk__in=[])
     if user.has_perm(Cap.READ_CONFIDENTIAL.perm):
         return Q()
-    taking_part = Q(
-        **{
-            f"{relation}__in": EscalationUserObjectPermission.objects.filter(
-                user_id=user.pk, permission_id=_view_permission_id()
-            ).values("content_object_id")
-        }
-    )
+    taking_part = Q(**{f"{relation}__in": taking_part_ids(user)})
     if user.has_perm(Cap.SEE_ESCALATIONS.perm):
         return Q(**{f"{relation}__confidential": False}) | taking_part
     return taking_part
@@ -123,9 +117,7 @@ def visible_by_id(user, column: str) -> Q:
     confidential escalations they take no part in, rather than joined to every escalation."""
     if user.has_perm(Cap.READ_CONFIDENTIAL.perm):
         return Q()
-    taking_part = EscalationUserObjectPermission.objects.filter(
-        user_id=user.pk, permission_id=_view_permission_id()
-    ).values("content_object_id")
+    taking_part = taking_part_ids(user)
     if user.has_perm(Cap.SEE_ESCALATIONS.perm):
         hidden = Escalation.objects.filter(confidential=True).exclude(pk__in=taking_part).values("pk")
         return ~Q(**{f"{column}__in": hidden})
