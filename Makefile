@@ -27,8 +27,12 @@ seed: migrate
 run: seed
 	$(PY) scripts/run_dev.py
 
+# Two pytest-xdist workers by default (TEST_WORKERS=0: one process); the tests that start
+# processes of their own run one at a time on one of them (tests/plugins/services.py).
+TEST_WORKERS ?= 2
+
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -65,7 +65,15 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On the SQLite pass, deselect what checks PostgreSQL itself (``postgres_only``: it runs on
     the PostgreSQL pass, and a skip would pretend to be a test); on the PostgreSQL pass, label
-    what really runs on the servers (``-m postgres`` / ``redis``)."""
+    what really runs on the servers (``-m postgres`` / ``redis``).
+
+    Under pytest-xdist (``make test`` runs two workers), the tests that start processes of their
+    own (Celery workers, beat, servers they stop and start) share one xdist worker, one at a time
+    (``--dist loadgroup``): two of them at once on two cores would starve each other's processes
+    and turn their time bounds into noise; beside them the other xdist worker runs the rest."""
+    for item in items:
+        if _starts_processes(item):
+            item.add_marker(pytest.mark.xdist_group("processes"))
     if not ON_POSTGRES:
         only_pg = [item for item in items if item.get_closest_marker("postgres_only")]
         if only_pg:
@@ -78,6 +86,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgres)
         if item.get_closest_marker("worker") or "celery_cluster" in fixtures:
             item.add_marker(pytest.mark.redis)
+
+
+def _starts_processes(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return (
+        "tests/integration/" in item.nodeid
+        or item.get_closest_marker("worker") is not None
+        or "celery_cluster" in fixtures
+    )
 
 
 def _start_or_skip(server: PostgresServer | RedisServer) -> None:
