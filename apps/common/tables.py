@@ -30,7 +30,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.columns.manytomanycolumn import ManyToManyColumn
-from django_tables2.utils import A
+from django_tables2.utils import A, OrderBy, OrderByTuple
 
 
 @lru_cache(maxsize=512)
@@ -70,6 +70,11 @@ class _Plan:
 
 class PortalTable(tables.Table):
     """The base of every portal table; ``includes/_table.html`` prints ``body_html``."""
+
+    def sorted_as(self, alias: str) -> None:
+        """Show ``alias`` as the order in the headers, for rows the database already sorted and
+        paged (a keyset list): setting ``order_by`` would sort the page again in Python."""
+        self._order_by = OrderByTuple([alias] if OrderBy(alias).bare in self.columns else [])
 
     def body_html(self) -> SafeString:
         plans = [self._plan(bound) for bound in self.columns]
