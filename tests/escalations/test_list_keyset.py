@@ -113,6 +113,8 @@ def test_the_newest_first_links_are_older_and_newer_and_keep_the_filters(client,
     url = f"{LIST}?severity=sev1&state=active"
     html = client.get(url).content.decode()
     assert "Newest first" in html and "Older →" in html
+    newest = Escalation.objects.filter(severity="sev1").order_by("-raised_at", "-id").first()
+    assert f'<a href="{reverse("escalations:detail", args=[newest.pk])}">{newest.reference}</a>' in html
     pages = walk(client, url)
     assert [t for page in pages for t in page] == expected("-raised_at", severity="sev1", status="open")
     assert len(pages) == 2 and "severity=sev1" in link(html, "next") and "state=active" in link(html, "next")
