@@ -24,8 +24,9 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import DateTimeField, F, Q, QuerySet, Value
+from django.db.models import DateTimeField, F, Func, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan, LessThan
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -214,14 +215,21 @@ def _sort(key: str, descending: bool) -> tuple[str, str]:
     return (f"-{key}", "-id") if descending else (key, "id")
 
 
-def _past(key: str, position: Position, *, forward: bool, order: Keyset) -> Q:
-    """The rows past ``position`` going ``forward`` in the list's order (or back), written as
-    ``key >= v AND (key > v OR id > i)`` so the index's first column bounds the scan."""
+class _Row(Func):
+    """A row value, ``(a, b)``: compared whole, so the index on ``(a, b)`` bounds the scan on
+    both columns (rows tied on the first, like every escalation with no clock, are skipped in
+    the index, not read and filtered)."""
+
+    template = "(%(expressions)s)"
+    output_field = DateTimeField()
+
+
+def _past(key: str, position: Position, *, forward: bool, order: Keyset):
+    """The rows past ``position`` going ``forward`` in the list's order (or back):
+    ``(key, id) > (value, id)`` towards larger values, ``<`` towards smaller."""
     later = forward != order.descending  # moving towards larger values
-    wide, strict, by_id = ("gte", "gt", "id__gt") if later else ("lte", "lt", "id__lt")
-    return Q(**{f"{key}__{wide}": position.at}) & (
-        Q(**{f"{key}__{strict}": position.at}) | Q(**{by_id: position.id})
-    )
+    here = _Row(Value(position.at, output_field=DateTimeField()), Value(position.id))
+    return (GreaterThan if later else LessThan)(_Row(F(key), F("id")), here)
 
 
 def _position(row, order: Keyset) -> Position:
