@@ -19,7 +19,7 @@ from apps.approvals.models import ApprovalRequest
 from apps.approvals.tables import DecisionTable
 from apps.common.errors import Conflict
 from apps.common.forms import apply_errors, error_dict
-from apps.common.keyset import KeysetPage, Position, end_of_day, keyset_page, parse_day
+from apps.common.keyset import KeysetPage, kept_params, requested_page
 from apps.common.moments import shown
 from apps.common.pagination import MAX_ECHO, refused_filters
 from apps.common.params import InvalidParameter, int_param
@@ -173,7 +173,7 @@ def decision_log(request):
     jump_error, page = "", KeysetPage([], None, None)
     if not refused:
         try:
-            page = _log_page(request, selectors.log_page_rows(log_filter.qs))
+            page = requested_page(request.GET, selectors.log_page_rows(log_filter.qs), size=LOG_PAGE)
         except InvalidParameter as exc:
             jump_error, refused = str(exc), True
     context = {
@@ -182,31 +182,9 @@ def decision_log(request):
         "page": page,
         "jump": request.GET.get("from", "")[:MAX_ECHO],
         "jump_error": jump_error,
-        "keep": _without(request.GET, "cursor", "newer", "from"),
+        "keep": kept_params(request.GET),
     }
     return render(request, "approvals/log.html", context, status=400 if refused else 200)
-
-
-def _log_page(request, decisions) -> KeysetPage:
-    """The page the request points at: older or newer than a row, at a date, or the newest."""
-    params = request.GET
-    if params.get("newer"):
-        return keyset_page(decisions, size=LOG_PAGE, newer_than=Position.parse("newer", params["newer"]))
-    if params.get("cursor"):
-        return keyset_page(decisions, size=LOG_PAGE, older_than=Position.parse("cursor", params["cursor"]))
-    if params.get("from", "").strip():
-        day = parse_day("from", params["from"])
-        page = keyset_page(decisions, size=LOG_PAGE, at_or_before=end_of_day(day))
-        page.jumped_to = day
-        return page
-    return keyset_page(decisions, size=LOG_PAGE)
-
-
-def _without(params, *names: str) -> str:
-    kept = params.copy()
-    for name in names:
-        kept.pop(name, None)
-    return kept.urlencode()
 
 
 def _export(request):

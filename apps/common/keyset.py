@@ -1,11 +1,17 @@
-"""Keyset (cursor) pagination for the long, newest-first logs: a page costs the same at the
-first row as at the millionth.
+"""Keyset (cursor) pagination for long lists: a page costs the same at the first row as at the
+millionth.
 
 OFFSET pagination reads and throws away every row before the page: the decision log's page
 5,000 read 250,000 rows and took 10 s at a million decisions, the last page 30 s (issue 13).
-Here a page is "the ``size`` rows just older (or newer) than this row", one index range scan
-on ``(time, id)``, whatever the depth. Deep positions are reached by date ("go to
-2025-03-14"), not by page number, which nobody can guess anyway.
+Here a page is "the ``size`` rows just past (or just before) this row" in the list's order,
+one index range scan on ``(value, id)``, whatever the depth. Deep positions are reached by date
+("go to 2025-03-14"), not by page number, which nobody can guess anyway.
+
+A list is ordered by a ``Keyset``: one date-time column then the id, both the same direction
+(newest first by default). A nullable column keeps its rows without a value last in either
+direction by ordering on the value or a stand-in past every real date (``Coalesce``), which an
+index on that same expression matches: one range scan still, where "value, or NULL after
+every value" would be an OR that no index serves.
 
 A position is written in links as ``<microseconds since the epoch>.<id>``: opaque to readers,
 exact (no float rounding), and checked on the way back in like any parameter.
@@ -18,16 +24,52 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, F, Func, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan, LessThan
+from django.http import QueryDict
 from django.utils import timezone
 
 from apps.common.params import InvalidParameter
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Stand-ins for "no value" in a nullable keyset column: past every real date either way.
+FAR_PAST, FAR_FUTURE = datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
 TOKEN = re.compile(r"(-?[0-9]{1,18})\.([0-9]{1,18})")
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 EARLIEST, LATEST = date(1900, 1, 1), date(9998, 12, 31)
-LATEST_MICROSECONDS = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+EARLIEST_MICROSECONDS = (FAR_PAST - EPOCH) // timedelta(microseconds=1)
+LATEST_MICROSECONDS = (FAR_FUTURE - EPOCH) // timedelta(microseconds=1)
+# The parameters of a keyset-paged list: a position to go past or before, a date to go to.
+AFTER, BEFORE, FROM = "cursor", "newer", "from"
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """How a list is ordered: by ``field`` then id, both ``descending`` or both ascending.
+    ``nulls_last``: the field may be empty, and rows without a value come after all others."""
+
+    field: str = "at"
+    descending: bool = True
+    nulls_last: bool = False
+
+    @property
+    def stand_in(self) -> datetime:
+        return FAR_PAST if self.descending else FAR_FUTURE
+
+    def key(self):
+        """The expression a page is ordered and compared by (an index must match it)."""
+        if not self.nulls_last:
+            return F(self.field)
+        return Coalesce(self.field, Value(self.stand_in, output_field=DateTimeField()))
+
+    def value(self, row) -> datetime:
+        found = getattr(row, self.field)
+        return self.stand_in if found is None and self.nulls_last else found
+
+
+NEWEST_FIRST = Keyset()
+KEY = "keyset_key"  # the alias a nullable keyset's expression is compared and ordered by
 
 
 @dataclass(frozen=True)
@@ -44,35 +86,38 @@ class Position:
     @classmethod
     def parse(cls, name: str, raw: str) -> Position:
         match = TOKEN.fullmatch(raw.strip())
-        if not match or not -LATEST_MICROSECONDS <= int(match[1]) <= LATEST_MICROSECONDS:
-            raise InvalidParameter(name, "is not a position in this list: start again from the newest", raw)
+        if not match or not EARLIEST_MICROSECONDS <= int(match[1]) <= LATEST_MICROSECONDS:
+            raise InvalidParameter(
+                name, "is not a position in this list: start again from the first page", raw
+            )
         return cls(EPOCH + timedelta(microseconds=int(match[1])), int(match[2]))
 
 
 @dataclass
 class KeysetPage:
     rows: list
-    older: str | None  # token of the next page back in time, if there is one
-    newer: str | None  # token of the page before this one, if this is not the newest
+    older: str | None  # token of the next page in the list's order ("Older", newest first), if any
+    newer: str | None  # token of the page before this one, if this is not the first
     jumped_to: date | None = None
 
 
-def parse_day(name: str, raw: str) -> date:
-    """``YYYY-MM-DD`` or ``YYYY-MM`` (the end of that month), for "go to this date"."""
+def parse_day(name: str, raw: str, *, first: bool = False) -> date:
+    """``YYYY-MM-DD`` or ``YYYY-MM`` (the end of that month, or its first day when ``first``:
+    the list runs forward in time from there), for "go to this date"."""
     text = raw.strip()
-    day = _day(name, raw, text)
+    day = _day(name, raw, text, first)
     if not EARLIEST <= day <= LATEST:  # a zone's offset would carry the instant past what dates hold
         raise InvalidParameter(name, f"must be a date from {EARLIEST} to {LATEST}", raw)
     return day
 
 
-def _day(name: str, raw: str, text: str) -> date:
+def _day(name: str, raw: str, text: str, first: bool) -> date:
     try:
         if match := MONTH.fullmatch(text):
             year, month = int(match[1]), int(match[2])
             if not 1 <= month <= 12:
                 return _refuse(name, raw)
-            return date(year, month, monthrange(year, month)[1])
+            return date(year, month, 1 if first else monthrange(year, month)[1])
         return date.fromisoformat(text) if len(text) == 10 else _refuse(name, raw)
     except ValueError:
         return _refuse(name, raw)
@@ -82,58 +127,110 @@ def _refuse(name: str, raw: str):
     raise InvalidParameter(name, "must be a date written YYYY-MM-DD or a month written YYYY-MM", raw)
 
 
+def start_of_day(day: date) -> datetime:
+    """The first instant of ``day`` in the reader's zone (the zone the page shows times in)."""
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
 def end_of_day(day: date) -> datetime:
-    """The last instant of ``day`` in the reader's zone (the zone the page shows times in)."""
-    start = timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-    return start + timedelta(days=1) - timedelta(microseconds=1)
+    """The last instant of ``day`` in the reader's zone."""
+    return start_of_day(day) + timedelta(days=1) - timedelta(microseconds=1)
+
+
+def requested_page(
+    params: QueryDict, queryset: QuerySet, *, size: int, order: Keyset = NEWEST_FIRST
+) -> KeysetPage:
+    """The page a list's query string points at: past a position (``cursor``, the "Older" link
+    of a newest-first list), before one (``newer``), at a date (``from``: the rows at or before
+    its end newest first, at or after its start oldest first), or the first page. A position
+    or date that does not parse is an ``InvalidParameter`` naming it."""
+    if params.get(BEFORE):
+        return keyset_page(queryset, size=size, order=order, before=Position.parse(BEFORE, params[BEFORE]))
+    if params.get(AFTER):
+        return keyset_page(queryset, size=size, order=order, after=Position.parse(AFTER, params[AFTER]))
+    if params.get(FROM, "").strip():
+        day = parse_day(FROM, params[FROM], first=not order.descending)
+        start = end_of_day(day) if order.descending else start_of_day(day)
+        page = keyset_page(queryset, size=size, order=order, start=start)
+        page.jumped_to = day
+        return page
+    return keyset_page(queryset, size=size, order=order)
+
+
+def kept_params(params: QueryDict) -> str:
+    """The query string without its position or date: what every page link of the list keeps
+    (the filters, the sort), with the link's own position added after it."""
+    kept = params.copy()
+    for name in (AFTER, BEFORE, FROM):
+        kept.pop(name, None)
+    return kept.urlencode()
 
 
 def keyset_page(
     queryset: QuerySet,
     *,
     size: int,
-    time_field: str = "at",
-    older_than: Position | None = None,
-    newer_than: Position | None = None,
-    at_or_before: datetime | None = None,
+    order: Keyset = NEWEST_FIRST,
+    after: Position | None = None,
+    before: Position | None = None,
+    start: datetime | None = None,
 ) -> KeysetPage:
-    """One page of ``queryset``, newest first, by ``(time_field, id)``.
+    """One page of ``queryset`` in ``order``.
 
-    ``older_than``: the rows just older than a position (the "Older" link); ``newer_than``: the
-    rows just newer, still shown newest first (the "Newer" link); ``at_or_before``: the newest
-    rows at or before an instant (go to a date). Three queries at most, each an index range scan
-    when an index on ``(time_field, id)`` matches the filters."""
-    t, newest_first = time_field, (f"-{time_field}", "-id")
-    if newer_than is not None:
-        after = Q(**{f"{t}__gte": newer_than.at}) & (
-            Q(**{f"{t}__gt": newer_than.at}) | Q(id__gt=newer_than.id)
+    ``after``: the rows just past a position (the next page); ``before``: the rows just before
+    it, still shown in the list's order (the previous page); ``start``: the first rows at or
+    past an instant (go to a date). Two queries at most, each an index range scan when an index
+    on the keyset's expression and id matches the filters."""
+    queryset = queryset.alias(**{KEY: order.key()}) if order.nulls_last else queryset
+    key = KEY if order.nulls_last else order.field
+    if before is not None:
+        found = list(
+            queryset.filter(_past(key, before, forward=False, order=order)).order_by(
+                *_sort(key, not order.descending)
+            )[: size + 1]
         )
-        found = list(queryset.filter(after).order_by(t, "id")[: size + 1])
-        more_newer = len(found) > size
         rows = found[:size][::-1]
         return KeysetPage(
             rows,
-            older=_position(rows[-1], t).token if rows else newer_than.token,
-            newer=_position(rows[0], t).token if more_newer and rows else None,
+            older=_position(rows[-1], order).token if rows else before.token,
+            newer=_position(rows[0], order).token if len(found) > size and rows else None,
         )
     head = queryset
-    if older_than is not None:
-        head = head.filter(
-            Q(**{f"{t}__lte": older_than.at}) & (Q(**{f"{t}__lt": older_than.at}) | Q(id__lt=older_than.id))
-        )
-    elif at_or_before is not None:
-        head = head.filter(**{f"{t}__lte": at_or_before})
-    found = list(head.order_by(*newest_first)[: size + 1])
+    if after is not None:
+        head = head.filter(_past(key, after, forward=True, order=order))
+    elif start is not None:
+        head = head.filter(**{f"{key}__{'lte' if order.descending else 'gte'}": start})
+    found = list(head.order_by(*_sort(key, order.descending))[: size + 1])
     rows = found[:size]
-    older = _position(rows[-1], t).token if len(found) > size else None
+    older = _position(rows[-1], order).token if len(found) > size else None
     newer = None
-    if rows and (older_than is not None or at_or_before is not None):
-        top = _position(rows[0], t)
-        later = Q(**{f"{t}__gte": top.at}) & (Q(**{f"{t}__gt": top.at}) | Q(id__gt=top.id))
-        if queryset.filter(later).exists():
+    if rows and (after is not None or start is not None):
+        top = _position(rows[0], order)
+        if queryset.filter(_past(key, top, forward=False, order=order)).exists():
             newer = top.token
     return KeysetPage(rows, older=older, newer=newer)
 
 
-def _position(row, time_field: str) -> Position:
-    return Position(getattr(row, time_field), row.id)
+def _sort(key: str, descending: bool) -> tuple[str, str]:
+    return (f"-{key}", "-id") if descending else (key, "id")
+
+
+class _Row(Func):
+    """A row value, ``(a, b)``: compared whole, so the index on ``(a, b)`` bounds the scan on
+    both columns (rows tied on the first, like every escalation with no clock, are skipped in
+    the index, not read and filtered)."""
+
+    template = "(%(expressions)s)"
+    output_field = DateTimeField()
+
+
+def _past(key: str, position: Position, *, forward: bool, order: Keyset):
+    """The rows past ``position`` going ``forward`` in the list's order (or back):
+    ``(key, id) > (value, id)`` towards larger values, ``<`` towards smaller."""
+    later = forward != order.descending  # moving towards larger values
+    here = _Row(Value(position.at, output_field=DateTimeField()), Value(position.id))
+    return (GreaterThan if later else LessThan)(_Row(F(key), F("id")), here)
+
+
+def _position(row, order: Keyset) -> Position:
+    return Position(order.value(row), row.id)

@@ -30,7 +30,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django_tables2.columns.linkcolumn import BaseLinkColumn
 from django_tables2.columns.manytomanycolumn import ManyToManyColumn
-from django_tables2.utils import A
+from django_tables2.utils import A, OrderBy, OrderByTuple
 
 
 @lru_cache(maxsize=512)
@@ -46,38 +46,44 @@ def _wanted(function) -> tuple[tuple[str, ...], bool]:
     return tuple(names), catch_all
 
 
-def _call(function, kwargs: dict):
-    """``django_tables2.utils.call_with_appropriate`` with the signature cached per function
-    (a bound method is looked up by its function; ``self`` is already bound)."""
-    underlying = getattr(function, "__func__", None)
-    names, catch_all = _wanted(underlying or function)
-    if underlying is not None:
-        names = names[1:]
-    if catch_all:
-        return function(**kwargs)
-    if any(name not in kwargs for name in names):
-        return None
-    return function(**{name: kwargs[name] for name in names})
-
-
 @dataclass
 class _Plan:
     bound: object  # BoundColumn
     accessor: A
     td: str | None  # the <td>'s attributes, when the same for every cell
+    render: object  # the column's render (the table's render_<name>, or the column's)
+    wants: tuple[str, ...] | None  # the arguments it takes (None: all, it takes **kwargs)
+    empty: tuple  # values printed as the default
+    default: object
+    link: object
+    localize: bool | None
+    many: bool  # a many-to-many column: empty when the relation has no rows
     choices: bool | None = None  # decided at the first record
 
 
 class PortalTable(tables.Table):
     """The base of every portal table; ``includes/_table.html`` prints ``body_html``."""
 
+    def sorted_as(self, alias: str) -> None:
+        """Show ``alias`` as the order in the headers, for rows the database already sorted and
+        paged (a keyset list): setting ``order_by`` would sort the page again in Python."""
+        self._order_by = OrderByTuple([alias] if OrderBy(alias).bare in self.columns else [])
+
     def body_html(self) -> SafeString:
         plans = [self._plan(bound) for bound in self.columns]
+        # Without callables in row_attrs a row's attributes differ only by even/odd: two strings.
+        static = not any(callable(v) for v in dict(self.row_attrs).values())
+        seen: dict[int, str] = {}
         lines = []
         for row in self.paginated_rows:
             record = row.record
-            cells = "".join(self._cell(plan, row, record) for plan in plans)
-            lines.append(f"<tr {row.attrs.as_html()}>{cells}</tr>")  # even/odd, row_attrs: once a row
+            cells = "".join([self._cell(plan, row, record) for plan in plans])
+            if static:
+                parity = row.row_counter % 2
+                attrs = seen.get(parity) or seen.setdefault(parity, row.attrs.as_html())
+            else:
+                attrs = row.attrs.as_html()
+            lines.append(f"<tr {attrs}>{cells}</tr>")
         return mark_safe("\n".join(lines))  # noqa: S308 - every part escaped above
 
     def _plan(self, bound) -> _Plan:
@@ -85,28 +91,54 @@ class PortalTable(tables.Table):
         raw_td = {**dict(self.attrs), **dict(bound.column.attrs)}
         raw_td = raw_td.get("td", raw_td.get("cell", {}))
         td = None if any(callable(v) for v in raw_td.values()) else bound.attrs["td"].as_html()
-        return _Plan(bound=bound, accessor=A(bound.accessor), td=td)
+        render = bound.render
+        underlying = getattr(render, "__func__", None)
+        names, catch_all = _wanted(underlying or render)
+        return _Plan(
+            bound=bound,
+            accessor=A(bound.accessor),
+            td=td,
+            render=render,
+            wants=None if catch_all else (names[1:] if underlying is not None else names),
+            empty=tuple(bound.column.empty_values),
+            default=bound.default,
+            link=bound.link,
+            localize=bound.localize,
+            many=isinstance(bound.column, ManyToManyColumn),
+        )
 
     def _cell(self, plan: _Plan, row, record) -> str:
         bound = plan.bound
         value = self._value(plan, record)
         if value is _UNRESOLVED:  # a link column with text and nothing to read (issue #257 upstream)
-            content = _call(bound.render, self._kwargs(bound, row, record, None))
-        elif value in bound.column.empty_values or (
-            isinstance(bound.column, ManyToManyColumn) and not value.exists()
-        ):
-            content = bound.default
+            content = self._render(plan, row, record, None)
+        elif value in plan.empty or (plan.many and not value.exists()):
+            content = plan.default
         else:
-            kwargs = self._kwargs(bound, row, record, value)
-            content = _call(bound.render, kwargs)
-            if bound.link:
-                content = bound.link(content, **kwargs)
+            content = self._render(plan, row, record, value)
+            if plan.link:
+                content = plan.link(content, **self._kwargs(bound, row, record, value))
         if plan.td is None:  # callable attributes: computed with this cell, as the library does
             bound.current_record, bound.current_value = record, content
             td = bound.attrs["td"].as_html()
         else:
             td = plan.td
-        return f"<td {td}>{_shown(content, bound.localize)}</td>"
+        return f"<td {td}>{_shown(content, plan.localize)}</td>"
+
+    def _render(self, plan: _Plan, row, record, value):
+        """``django_tables2.utils.call_with_appropriate``, with the arguments worked out once a
+        column: the usual ``render_<name>(self, value)`` or ``(self, record)`` costs one call."""
+        wants = plan.wants
+        if wants == ("value",):
+            return plan.render(value=value)
+        if wants == ("record",):
+            return plan.render(record=record)
+        kwargs = self._kwargs(plan.bound, row, record, value)
+        if wants is None:
+            return plan.render(**kwargs)
+        if any(name not in kwargs for name in wants):
+            return None
+        return plan.render(**{name: kwargs[name] for name in wants})
 
     def _value(self, plan: _Plan, record):
         penultimate, remainder = plan.accessor.penultimate(record)

@@ -7,7 +7,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from apps.common.forms import DateInput, ordered_range
+from apps.common.forms import QuickDateInput, QuickSelect, QuickSelectMultiple, QuickTextInput, ordered_range
 from apps.escalations.models import Escalation, Status
 from apps.policies.models import Category, EscalationPolicy, Service, Severity
 
@@ -28,47 +28,47 @@ class EscalationFilter(django_filters.FilterSet):
         method="search",
         label="Search",
         max_length=200,
-        widget=forms.TextInput(
+        widget=QuickTextInput(
             attrs={"placeholder": "Reference or words of the title", "class": "form-control form-control-sm"}
         ),
     )
     status = django_filters.MultipleChoiceFilter(
-        choices=Status.choices, widget=forms.SelectMultiple(attrs=SELECT)
+        choices=Status.choices, widget=QuickSelectMultiple(attrs=SELECT)
     )
     state = django_filters.ChoiceFilter(
         method="by_state",
         label="Open or closed",
         empty_label="Any",
         choices=[("active", "Still open"), ("done", "Resolved, closed or withdrawn")],
-        widget=forms.Select(attrs=SELECT),
+        widget=QuickSelect(attrs=SELECT),
     )
     severity = django_filters.ChoiceFilter(
-        choices=Severity.choices, empty_label="All severities", widget=forms.Select(attrs=SELECT)
+        choices=Severity.choices, empty_label="All severities", widget=QuickSelect(attrs=SELECT)
     )
     category = django_filters.ChoiceFilter(
-        choices=Category.choices, empty_label="All categories", widget=forms.Select(attrs=SELECT)
+        choices=Category.choices, empty_label="All categories", widget=QuickSelect(attrs=SELECT)
     )
     service = django_filters.ModelChoiceFilter(
         queryset=Service.objects.order_by("name"),
         empty_label="All services",
-        widget=forms.Select(attrs=SELECT),
+        widget=QuickSelect(attrs=SELECT),
     )
     policy = django_filters.ModelChoiceFilter(
         queryset=EscalationPolicy.objects.order_by("name"),
         empty_label="All policies",
-        widget=forms.Select(attrs=SELECT),
+        widget=QuickSelect(attrs=SELECT),
     )
     raised_after = django_filters.DateFilter(
         field_name="raised_at",
         lookup_expr="date__gte",
         label="Raised from",
-        widget=DateInput(attrs={"class": "form-control form-control-sm"}),
+        widget=QuickDateInput(attrs={"class": "form-control form-control-sm"}),
     )
     raised_before = django_filters.DateFilter(
         field_name="raised_at",
         lookup_expr="date__lte",
         label="Raised until",
-        widget=DateInput(attrs={"class": "form-control form-control-sm"}),
+        widget=QuickDateInput(attrs={"class": "form-control form-control-sm"}),
     )
 
     class Meta:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.audit.history import tracked_history
+from apps.common.keyset import FAR_FUTURE, FAR_PAST
 from apps.contacts.models import Person
 from apps.escalations.chain.frozen import FrozenChain, FrozenLevel
 from apps.policies.models import Category, CustomerTier, EscalationPolicy, Service, Severity
@@ -141,8 +143,10 @@ class Escalation(models.Model):
             models.Index(fields=["service", "-raised_at"], name="esc_service_raised"),
             # "Breaches next": only active ones carry a due time worth sorting.
             models.Index(fields=["next_due_at"], name="esc_next_due", condition=Q(next_due_at__isnull=False)),
-            # The list sorted by next deadline (clockless ones last) has two PostgreSQL-only
-            # indexes, esc_next_due_asc/desc: SQLite refuses NULLS LAST in an index (migration 0003).
+            # The list sorted by next deadline, clockless ones last either way, pages by keyset on
+            # the deadline or a stand-in past every date (apps.common.keyset): one index per way.
+            models.Index(Coalesce("next_due_at", Value(FAR_FUTURE)), "id", name="esc_next_due_soonest"),
+            models.Index(Coalesce("next_due_at", Value(FAR_PAST)), "id", name="esc_next_due_latest"),
         ]
         constraints = [
             models.CheckConstraint(
