@@ -19,20 +19,42 @@ booleans as yes/no.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import models
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import connection, models
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.text import capfirst
 from simple_history.utils import get_m2m_reverse_field_name
 
 TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 EMPTY = "—"
 # Rows one service call writes land within this of each other; two people's saves do not.
 CHANGE_SET_WINDOW = timedelta(seconds=5)
+
+
+@dataclass
+class Wanted:
+    """Historical records to show as entries: ``ids`` (a list or a subquery of history ids) of
+    the historical model ``historical``; the options are ``history_entries``'s. ``reads``: an
+    expression over a historical row naming what showing it is a read of (NULL: nothing), kept
+    on each entry as ``read_of``."""
+
+    historical: type[models.Model]
+    ids: Any
+    limit: int = 50
+    label: Callable[[Any], str] | None = None
+    formatters: dict[str, Callable[[Any], str]] = dataclasses.field(default_factory=dict)
+    exclude: Iterable[str] = ()
+    show_created: bool = False
+    include_empty: bool = False
+    reads: Any = None
 
 
 def history_entries(
@@ -55,61 +77,32 @@ def history_entries(
     record that changes nothing (simple-history writes one for every ``save()`` and for a
     many-to-many change made from the other side) is left out unless ``include_empty``.
     """
-    historical = records.model
-    tracked = historical.instance_type
-    object_key = tracked._meta.pk.attname
-    m2m_fields = list(getattr(historical, "_history_m2m_fields", []))
-    formatters = formatters or {}
-    m2m_shown = [f for f in m2m_fields if f.name not in set(exclude)]
-    excluded = set(exclude) | {f.name for f in m2m_fields}
-
-    rows = list(
-        _with_predecessor(records, historical, object_key).order_by("-history_date", "-history_id")[:limit]
+    newest = records.order_by("-history_date", "-history_id").values("history_id")[:limit]
+    wanted = Wanted(
+        records.model,
+        newest,
+        limit=limit,
+        label=label,
+        formatters=formatters or {},
+        exclude=exclude,
+        show_created=show_created,
+        include_empty=include_empty,
     )
-    by_id = {row.history_id: row for row in rows}
-    missing = {row._previous_id for row in rows if row.history_type == "~" and row._previous_id not in by_id}
-    missing.discard(None)
-    if missing:
-        by_id.update(historical._default_manager.in_bulk(missing, field_name="history_id"))
-    m2m_values = _m2m_values(historical, m2m_shown, by_id.keys())
+    return entries_of([wanted])[0]
 
-    pending = []
-    for row in rows:
-        changes: list[tuple[str, Any, Any]] = []
-        previous = by_id.get(row._previous_id)
-        if row.history_type == "~" and previous is not None:
-            delta = row.diff_against(previous, excluded_fields=excluded)
-            changes = [(c.field, c.old, c.new) for c in delta.changes]
-            for field in m2m_shown:
-                old, new = (
-                    m2m_values[field.name].get(previous.history_id, []),
-                    m2m_values[field.name].get(row.history_id, []),
-                )
-                if sorted(old) != sorted(new):
-                    changes.append((field.name, old, new))
-        elif show_created and (row.history_type == "+" or row._previous_id is None):
-            # A first record written as a change (an object created, then saved once more in
-            # the same transaction, keeps only its last row) reads as the values it began with.
-            changes = _initial_values(row, tracked, excluded)
-        if row.history_type == "~" and not changes and not include_empty:
-            continue
-        pending.append((row, changes))
 
-    names = _related_names(tracked, [c for _, changes in pending for c in changes])
-    return [
-        {
-            "history_id": row.history_id,
-            "object_id": getattr(row, object_key),
-            "date": row.history_date,
-            "user": getattr(row, "history_user_username", "") or "",
-            "reason": row.history_change_reason or "",
-            "type": TYPES.get(row.history_type, row.history_type),
-            "subject": label(row) if label else "",
-            "changes": [_shown(tracked, name, old, new, names, formatters) for name, old, new in changes],
-            "continues": False,
-        }
-        for row, changes in pending
-    ]
+def entries_of(wanted: list[Wanted]) -> list[list[dict]]:
+    """``history_entries`` for several sets of records at once, in ONE query whatever they
+    hold: the records, each one's predecessor (the same object's record just before it), the
+    many-to-many values of both and the name of every object their foreign keys point at."""
+    plans = [_Plan(w) for w in wanted]
+    branches = [(plan, branch) for plan in plans for branch in plan.branches()]
+    if not branches:
+        return [[] for _ in wanted]
+    for index, values in _union_rows([(qs, columns) for _, (_, qs, columns) in branches]):
+        plan, (kind, _, _) = branches[index]
+        plan.take(kind, values)
+    return [plan.entries() for plan in plans]
 
 
 def merge_entries(*lists: list[dict], limit: int = 50) -> list[dict]:
@@ -158,33 +151,219 @@ def format_duration(value: timedelta) -> str:
 
 # --- internals ------------------------------------------------------------------------------
 
+# What an object another record points at is called, as an expression over its model (what
+# ``str()`` gives, in SQL), so a page names them in its one query. Registered by the apps with
+# their history sources (``HistorySource.name``); a model without one reads as "Kind #12".
+_names: dict[type, Callable[[], Any]] = {}
 
-def _with_predecessor(records: QuerySet, historical, object_key: str) -> QuerySet:
-    """Annotate each record with the id of the same object's record just before it."""
+
+def register_name(model: type[models.Model], expression: Callable[[], Any]) -> None:
+    _names[model] = expression
+
+
+def name_expression(model: type[models.Model]):
+    if model in _names:
+        return _names[model]()
+    return Concat(Value(f"{capfirst(model._meta.verbose_name)} #"), Cast("pk", models.CharField()))
+
+
+def choice_label(field_name: str, choices) -> Any:
+    """``get_FOO_display()`` as an expression: a field's choice by its label."""
+    return Case(
+        *[When(**{field_name: value}, then=Value(str(label))) for value, label in choices],
+        default=F(field_name),
+        output_field=models.CharField(),
+    )
+
+
+def _name_of(model: type[models.Model], column: str):
+    return Subquery(
+        model._default_manager.filter(pk=OuterRef(column)).values(_name=name_expression(model))[:1],
+        output_field=models.TextField(),
+    )
+
+
+def _previous(historical, object_key: str):
+    """The id of the same object's record just before this one."""
     earlier = historical._default_manager.filter(**{object_key: OuterRef(object_key)}).filter(
         Q(history_date__lt=OuterRef("history_date"))
         | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
     )
-    return records.annotate(
-        _previous_id=Subquery(earlier.order_by("-history_date", "-history_id").values("history_id")[:1])
+    return Subquery(
+        earlier.order_by("-history_date", "-history_id").values("history_id")[:1],
+        output_field=models.BigIntegerField(),
     )
 
 
-def _m2m_values(historical, m2m_fields, history_ids) -> dict[str, dict[int, list]]:
-    """For each tracked many-to-many field: history id -> the related ids it held."""
-    values: dict[str, dict[int, list]] = {}
-    for field in m2m_fields:
-        through_history = _m2m_history_model(historical, field)
-        other = get_m2m_reverse_field_name(field)
-        held: dict[int, list] = {}
-        if through_history is not None and history_ids:
-            pairs = through_history._default_manager.filter(history_id__in=list(history_ids)).values_list(
-                "history_id", f"{other}_id"
+class _Plan:
+    """The rows one ``Wanted`` needs, as branches of the one query, and its entries from them."""
+
+    def __init__(self, wanted: Wanted) -> None:
+        self.w = wanted
+        self.historical = historical = wanted.historical
+        self.tracked = historical.instance_type
+        self.object_key = self.tracked._meta.pk.attname
+        m2m = list(getattr(historical, "_history_m2m_fields", []))
+        self.excluded = set(wanted.exclude) | {f.name for f in m2m}
+        self.m2m_shown = [f for f in m2m if f.name not in set(wanted.exclude)]
+        self.fields = list(historical._meta.concrete_fields)
+        # Foreign keys of the tracked model a diff may name (the history's own columns aside).
+        self.relations = [
+            f for f in self.fields if f.is_relation and f.name in {t.name for t in self.tracked._meta.fields}
+        ]
+        self.rows: dict[int, Any] = {}
+        self.wanted_ids: set[int] = set()
+        self.held: dict[str, dict[int, list]] = {f.name: {} for f in self.m2m_shown}
+        self.names: dict[tuple[type, Any], str] = {}
+
+    def branches(self):
+        historical, key = self.historical, self.object_key
+        previous = _previous(historical, key)
+        wanted = historical._default_manager.filter(history_id__in=self.w.ids)
+        rows = historical._default_manager.filter(
+            Q(history_id__in=self.w.ids) | Q(history_id__in=wanted.annotate(_p=previous).values("_p"))
+        )
+        columns = [(f.attname, F(f.attname), f) for f in self.fields]
+        columns.append(("_previous_id", previous, models.BigIntegerField()))
+        columns.append(
+            ("_wanted", Exists(wanted.filter(history_id=OuterRef("history_id"))), models.BooleanField())
+        )
+        columns += [
+            (f"_name:{f.name}", _name_of(f.related_model, f.attname), models.TextField())
+            for f in self.relations
+        ]
+        if self.w.reads is not None:
+            columns.append(("_read_of", self.w.reads, models.BigIntegerField()))
+        found = [("rows", rows, columns)]
+        for f in self.m2m_shown:
+            through = _m2m_history_model(historical, f)
+            if through is None:
+                continue
+            other = get_m2m_reverse_field_name(f)
+            found.append(
+                (
+                    ("m2m", f.name),
+                    through._default_manager.filter(history_id__in=rows.values("history_id")),
+                    [
+                        ("history_id", F("history_id"), models.BigIntegerField()),
+                        ("related", F(f"{other}_id"), models.BigIntegerField()),
+                        ("name", _name_of(f.related_model, f"{other}_id"), models.TextField()),
+                    ],
+                )
             )
-            for history_id, related_id in pairs:
-                held.setdefault(history_id, []).append(related_id)
-        values[field.name] = held
-    return values
+        return found
+
+    def take(self, kind, values: dict) -> None:
+        if kind == "rows":
+            row = self.historical.from_db(
+                None, [f.attname for f in self.fields], [values[f.attname] for f in self.fields]
+            )
+            row._previous_id = values["_previous_id"]
+            row._read_of = values.get("_read_of")
+            self.rows[row.history_id] = row
+            if values["_wanted"]:
+                self.wanted_ids.add(row.history_id)
+            for f in self.relations:
+                if values[f"_name:{f.name}"] is not None:
+                    self.names[(f.related_model, values[f.attname])] = values[f"_name:{f.name}"]
+        else:
+            f = next(m for m in self.m2m_shown if m.name == kind[1])
+            self.held[f.name].setdefault(values["history_id"], []).append(values["related"])
+            if values["name"] is not None:
+                self.names[(f.related_model, values["related"])] = values["name"]
+
+    def entries(self) -> list[dict]:
+        w, tracked = self.w, self.tracked
+        rows = sorted(
+            (self.rows[i] for i in self.wanted_ids),
+            key=lambda r: (r.history_date, r.history_id),
+            reverse=True,
+        )[: w.limit]
+        compared = sorted(
+            f.name
+            for f in (rows[0].tracked_fields if rows else [])
+            if f.editable and f.name not in self.excluded
+        )
+        compared_fields = [tracked._meta.get_field(name) for name in compared]
+        result = []
+        for row in rows:
+            changes: list[tuple[str, Any, Any]] = []
+            previous = self.rows.get(row._previous_id)
+            if row.history_type == "~" and previous is not None:
+                for f in compared_fields:
+                    old, new = getattr(previous, f.attname), getattr(row, f.attname)
+                    if old != new:
+                        changes.append((f.name, old, new))
+                for f in self.m2m_shown:
+                    old = self.held[f.name].get(previous.history_id, [])
+                    new = self.held[f.name].get(row.history_id, [])
+                    if sorted(old) != sorted(new):
+                        changes.append((f.name, old, new))
+            elif w.show_created and (row.history_type == "+" or row._previous_id is None):
+                # A first record written as a change (an object created, then saved once more
+                # in the same transaction, keeps only its last row) reads as the values it began with.
+                changes = _initial_values(row, tracked, self.excluded)
+            if row.history_type == "~" and not changes and not w.include_empty:
+                continue
+            result.append(
+                {
+                    "history_id": row.history_id,
+                    "object_id": getattr(row, self.object_key),
+                    "date": row.history_date,
+                    "user": getattr(row, "history_user_username", "") or "",
+                    "reason": row.history_change_reason or "",
+                    "type": TYPES.get(row.history_type, row.history_type),
+                    "subject": w.label(row) if w.label else "",
+                    "changes": [
+                        _shown(tracked, name, old, new, self.names, w.formatters)
+                        for name, old, new in changes
+                    ],
+                    "continues": False,
+                    "read_of": row._read_of,
+                }
+            )
+        return result
+
+
+def _slot_key(field) -> tuple:
+    return (type(field).__name__, field.get_internal_type(), field.cast_db_type(connection))
+
+
+def _union_rows(branches: list[tuple[QuerySet, list[tuple[str, Any, Any]]]]):
+    """Rows of several querysets (of different models) in one ``UNION ALL``: each yields
+    (index of its branch, {column name: value}). A branch's columns take typed slots; a slot
+    another branch fills is a typed NULL here, so every branch has the same columns and each
+    value is converted the way its field reads it (the first branch's expression decides)."""
+    representatives: dict[tuple, list] = {}
+    layouts = []
+    for _, columns in branches:
+        used: dict[tuple, int] = {}
+        layout = []
+        for name, _, out in columns:
+            key = _slot_key(out)
+            n = used.get(key, 0)
+            used[key] = n + 1
+            reps = representatives.setdefault(key, [])
+            if n == len(reps):
+                reps.append(out)
+            layout.append((name, (key, n)))
+        layouts.append(layout)
+    slots = [(key, n) for key, reps in representatives.items() for n in range(len(reps))]
+    position = {slot: i + 1 for i, slot in enumerate(slots)}
+    querysets = []
+    for index, ((qs, columns), layout) in enumerate(zip(branches, layouts, strict=True)):
+        own = {slot: expr for (_, slot), (_, expr, _) in zip(layout, columns, strict=True)}
+        select = {"u_0": Value(index, output_field=models.IntegerField())}
+        for i, slot in enumerate(slots, 1):
+            select[f"u_{i}"] = own.get(
+                slot, Cast(Value(None), output_field=representatives[slot[0]][slot[1]])
+            )
+        querysets.append(qs.order_by().annotate(**select).values_list(*select))
+    first, *rest = querysets
+    combined = first.union(*rest, all=True) if rest else first
+    for values in combined:
+        index = values[0]
+        yield index, {name: values[position[slot]] for name, slot in layouts[index]}
 
 
 def _m2m_history_model(historical, field):
@@ -204,19 +383,6 @@ def _initial_values(row, tracked, excluded: set[str]) -> list[tuple[str, Any, An
         if value not in (None, "", [], {}, False):
             changes.append((field.name, None, value))
     return changes
-
-
-def _related_names(tracked, changes: list[tuple[str, Any, Any]]) -> dict[type, dict]:
-    """Every related object named in the diffs, one query per related model."""
-    wanted: dict[type, set] = {}
-    for name, old, new in changes:
-        field = tracked._meta.get_field(name)
-        if not field.is_relation:
-            continue
-        for value in (old, new):
-            ids = value if isinstance(value, list) else [value]
-            wanted.setdefault(field.related_model, set()).update(i for i in ids if i is not None)
-    return {model: model._default_manager.in_bulk(ids) for model, ids in wanted.items() if ids}
 
 
 def _shown(tracked, name: str, old, new, names: dict, formatters: dict) -> dict:
@@ -259,9 +425,9 @@ def _display(field, value, names: dict, formatter: Callable | None) -> str:
     if formatter is not None:
         return formatter(value)
     if field.is_relation:
-        found = names.get(field.related_model, {})
         ids = value if isinstance(value, list) else [value]
-        shown = sorted(str(found[i]) if i in found else f"#{i} (deleted)" for i in ids)
+        model = field.related_model
+        shown = sorted(names[(model, i)] if (model, i) in names else f"#{i} (deleted)" for i in ids)
         return ", ".join(shown)
     if getattr(field, "flatchoices", None):
         return str(dict(field.flatchoices).get(value, value))
