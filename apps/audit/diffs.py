@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -151,6 +151,9 @@ def format_duration(value: timedelta) -> str:
 
 # --- internals ------------------------------------------------------------------------------
 
+# Output fields of the query's own columns, made once (a field made per column costs CPU).
+_BIGINT, _TEXT = models.BigIntegerField(), models.TextField()
+
 # What an object another record points at is called, as an expression over its model (what
 # ``str()`` gives, in SQL), so a page names them in its one query. Registered by the apps with
 # their history sources (``HistorySource.name``); a model without one reads as "Kind #12".
@@ -179,7 +182,7 @@ def choice_label(field_name: str, choices) -> Any:
 def _name_of(model: type[models.Model], column: str):
     return Subquery(
         model._default_manager.filter(pk=OuterRef(column)).values(_name=name_expression(model))[:1],
-        output_field=models.TextField(),
+        output_field=_TEXT,
     )
 
 
@@ -191,7 +194,7 @@ def _previous(historical, object_key: str):
     )
     return Subquery(
         earlier.order_by("-history_date", "-history_id").values("history_id")[:1],
-        output_field=models.BigIntegerField(),
+        output_field=_BIGINT,
     )
 
 
@@ -218,23 +221,31 @@ class _Plan:
 
     def branches(self):
         historical, key = self.historical, self.object_key
+        manager = historical._default_manager
         previous = _previous(historical, key)
-        wanted = historical._default_manager.filter(history_id__in=self.w.ids)
-        rows = historical._default_manager.filter(
-            Q(history_id__in=self.w.ids) | Q(history_id__in=wanted.annotate(_p=previous).values("_p"))
-        )
-        columns = [(f.attname, F(f.attname), f) for f in self.fields]
-        columns.append(("_previous_id", previous, models.BigIntegerField()))
-        columns.append(
-            ("_wanted", Exists(wanted.filter(history_id=OuterRef("history_id"))), models.BooleanField())
-        )
-        columns += [
-            (f"_name:{f.name}", _name_of(f.related_model, f.attname), models.TextField())
-            for f in self.relations
+        # The predecessors by primary key, apart from the rows (an OR of both would not use it).
+        predecessors = manager.filter(history_id__in=self.w.ids).annotate(_p=previous).values("_p")
+        both = Q(history_id__in=self.w.ids) | Q(history_id__in=predecessors)
+        names = [(f"_name:{f.name}", _name_of(f.related_model, f.attname), _TEXT) for f in self.relations]
+        plain = [(f.attname, f.attname, f) for f in self.fields]
+        nothing = Cast(Value(None), output_field=_BIGINT)
+        found = [
+            (
+                "rows",
+                manager.filter(history_id__in=self.w.ids),
+                [
+                    *plain,
+                    ("_previous_id", previous, _BIGINT),
+                    *names,
+                    ("_read_of", self.w.reads if self.w.reads is not None else nothing, _BIGINT),
+                ],
+            ),
+            (
+                "previous",
+                manager.filter(history_id__in=predecessors),
+                [*plain, ("_previous_id", nothing, _BIGINT), *names, ("_read_of", nothing, _BIGINT)],
+            ),
         ]
-        if self.w.reads is not None:
-            columns.append(("_read_of", self.w.reads, models.BigIntegerField()))
-        found = [("rows", rows, columns)]
         for f in self.m2m_shown:
             through = _m2m_history_model(historical, f)
             if through is None:
@@ -243,25 +254,27 @@ class _Plan:
             found.append(
                 (
                     ("m2m", f.name),
-                    through._default_manager.filter(history_id__in=rows.values("history_id")),
+                    through._default_manager.filter(history_id__in=manager.filter(both).values("history_id")),
                     [
-                        ("history_id", F("history_id"), models.BigIntegerField()),
-                        ("related", F(f"{other}_id"), models.BigIntegerField()),
-                        ("name", _name_of(f.related_model, f"{other}_id"), models.TextField()),
+                        ("history_id", "history_id", None),
+                        ("related", f"{other}_id", None),
+                        ("name", _name_of(f.related_model, f"{other}_id"), _TEXT),
                     ],
                 )
             )
         return found
 
     def take(self, kind, values: dict) -> None:
-        if kind == "rows":
+        if kind in ("rows", "previous"):
+            if kind == "previous" and values["history_id"] in self.rows:
+                return  # on the page too: that copy knows its own predecessor
             row = self.historical.from_db(
                 None, [f.attname for f in self.fields], [values[f.attname] for f in self.fields]
             )
             row._previous_id = values["_previous_id"]
-            row._read_of = values.get("_read_of")
+            row._read_of = values["_read_of"]
             self.rows[row.history_id] = row
-            if values["_wanted"]:
+            if kind == "rows":
                 self.wanted_ids.add(row.history_id)
             for f in self.relations:
                 if values[f"_name:{f.name}"] is not None:
@@ -331,39 +344,70 @@ def _slot_key(field) -> tuple:
 
 def _union_rows(branches: list[tuple[QuerySet, list[tuple[str, Any, Any]]]]):
     """Rows of several querysets (of different models) in one ``UNION ALL``: each yields
-    (index of its branch, {column name: value}). A branch's columns take typed slots; a slot
-    another branch fills is a typed NULL here, so every branch has the same columns and each
-    value is converted the way its field reads it (the first branch's expression decides)."""
+    (index of its branch, {column name: value}). A column is a model field's attname (read as
+    the field reads it) or an expression. Each branch is Django's own query of only its
+    columns, wrapped: ``SELECT <slots> FROM (<its query>)``, where its columns take typed slots
+    and a slot another branch fills is a typed NULL, so every branch has the same columns. The
+    wrapper is written here, not through ``annotate()``: a Django expression per slot and
+    branch (hundreds on a page of several kinds) cost more CPU than the rest of the page."""
+    quote = connection.ops.quote_name
     representatives: dict[tuple, list] = {}
     layouts = []
-    for _, columns in branches:
+    for qs, columns in branches:
+        fields = {f.attname: f for f in qs.model._meta.concrete_fields}
         used: dict[tuple, int] = {}
         layout = []
-        for name, _, out in columns:
+        for name, expr, out in columns:
+            out = fields[expr] if isinstance(expr, str) else out
             key = _slot_key(out)
             n = used.get(key, 0)
             used[key] = n + 1
             reps = representatives.setdefault(key, [])
             if n == len(reps):
                 reps.append(out)
-            layout.append((name, (key, n)))
+            layout.append((name, (key, n), quote(fields[expr].column) if isinstance(expr, str) else None))
         layouts.append(layout)
     slots = [(key, n) for key, reps in representatives.items() for n in range(len(reps))]
     position = {slot: i + 1 for i, slot in enumerate(slots)}
-    querysets = []
+    nulls = {
+        slot: f"CAST(NULL AS {representatives[slot[0]][slot[1]].cast_db_type(connection)})" for slot in slots
+    }
+    parts, params = [], []
     for index, ((qs, columns), layout) in enumerate(zip(branches, layouts, strict=True)):
-        own = {slot: expr for (_, slot), (_, expr, _) in zip(layout, columns, strict=True)}
-        select = {"u_0": Value(index, output_field=models.IntegerField())}
-        for i, slot in enumerate(slots, 1):
-            select[f"u_{i}"] = own.get(
-                slot, Cast(Value(None), output_field=representatives[slot[0]][slot[1]])
-            )
-        querysets.append(qs.order_by().annotate(**select).values_list(*select))
-    first, *rest = querysets
-    combined = first.union(*rest, all=True) if rest else first
-    for values in combined:
+        computed = {f"c_{k}": expr for k, (_, expr, _) in enumerate(columns) if not isinstance(expr, str)}
+        plain = [expr for _, expr, _ in columns if isinstance(expr, str)]
+        sql, branch_params = (
+            qs.order_by().annotate(**computed).values_list(*plain, *computed).query.sql_with_params()
+        )
+        own = {
+            slot: f"b.{column}" if column else f"b.{quote(f'c_{k}')}"
+            for k, (_, slot, column) in enumerate(layout)
+        }
+        select = ", ".join([str(index), *(own.get(slot, nulls[slot]) for slot in slots)])
+        parts.append(f"SELECT {select} FROM ({sql}) b")
+        params += branch_params
+    converters = [_converters(representatives[key][n]) for key, n in slots]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    for values in rows:
         index = values[0]
-        yield index, {name: values[position[slot]] for name, slot in layouts[index]}
+        found = {}
+        for name, slot, _ in layouts[index]:
+            value = values[position[slot]]
+            for convert, expression in converters[position[slot] - 1]:
+                value = convert(value, expression, connection)
+            found[name] = value
+        yield index, found
+
+
+def _converters(out) -> list:
+    """How a value of this slot is read: what Django applies to a column of that field."""
+    expression = (
+        out.get_col(out.model._meta.db_table) if hasattr(out, "model") else Value(None, output_field=out)
+    )
+    found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+    return [(convert, expression) for convert in found]
 
 
 def _m2m_history_model(historical, field):

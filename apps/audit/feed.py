@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import IntegerField, Model, Q, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -156,13 +157,22 @@ def feed_page(
         qs = _rows(src, user, query, cursor)
         if qs is None:
             continue
-        newest = qs.order_by("-history_date", "-history_id").values("history_id")[: size + 1]
-        branches.append(
-            src.model.history.model._default_manager.filter(history_id__in=newest)
-            .order_by()
-            .annotate(feed_rank=Value(rank, output_field=IntegerField()))
-            .values_list("history_date", "feed_rank", "history_id")
-        )
+        newest = qs.order_by("-history_date", "-history_id")
+        if connection.features.supports_slicing_ordering_in_compound:  # PostgreSQL
+            # Each branch its own index scan, stopped after size + 1 rows.
+            branch = newest.annotate(feed_rank=Value(rank, output_field=IntegerField())).values_list(
+                "history_date", "feed_rank", "history_id"
+            )[: size + 1]
+        else:  # SQLite allows no LIMIT in a compound's branch: the same rows through a subquery
+            branch = (
+                src.model.history.model._default_manager.filter(
+                    history_id__in=newest.values("history_id")[: size + 1]
+                )
+                .order_by()
+                .annotate(feed_rank=Value(rank, output_field=IntegerField()))
+                .values_list("history_date", "feed_rank", "history_id")
+            )
+        branches.append(branch)
     if not branches:
         return [], None
     first, *rest = branches
