@@ -27,7 +27,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -99,8 +100,8 @@ def entries_of(wanted: list[Wanted]) -> list[list[dict]]:
     branches = [(plan, branch) for plan in plans for branch in plan.branches()]
     if not branches:
         return [[] for _ in wanted]
-    for index, values in _union_rows([(qs, columns) for _, (_, qs, columns) in branches]):
-        plan, (kind, _, _) = branches[index]
+    for index, values in _union_rows([branch[1:] for _, branch in branches]):
+        plan, (kind, *_) = branches[index]
         plan.take(kind, values)
     return [plan.entries() for plan in plans]
 
@@ -179,23 +180,54 @@ def choice_label(field_name: str, choices) -> Any:
     )
 
 
-def _name_of(model: type[models.Model], column: str):
-    return Subquery(
-        model._default_manager.filter(pk=OuterRef(column)).values(_name=name_expression(model))[:1],
-        output_field=_TEXT,
+# SQL fragments over a row aliased ``b`` (or ``w``), compiled once per model and column: a
+# page reuses them instead of building and compiling Django expressions for every row kind.
+_fragments: dict[tuple, tuple[str, tuple]] = {}
+_REF = "__feed_ref__"
+
+
+def _name_sql(model: type[models.Model], ref: str) -> tuple[str, tuple]:
+    """``(SELECT <what the portal calls it> FROM <model> WHERE pk = <ref>)``: its name, NULL
+    when it no longer exists."""
+    key = ("name", connection.vendor, model)
+    if key not in _fragments:
+        qs = (
+            model._default_manager.filter(pk=RawSQL(_REF, ()))
+            .order_by()
+            .values(_n=name_expression(model))[:1]
+        )
+        sql, params = qs.query.sql_with_params()
+        _fragments[key] = (f"({sql})", tuple(params))
+    sql, params = _fragments[key]
+    return sql.replace(_REF, ref), params
+
+
+def _previous_sql(historical, alias: str) -> str:
+    """The history id of the same object's record just before the row ``alias``."""
+    q = connection.ops.quote_name
+    key = q(historical.instance_type._meta.pk.column)
+    table = q(historical._meta.db_table)
+    date, hid = q("history_date"), q("history_id")
+    return (
+        f"(SELECT p.{hid} FROM {table} p WHERE p.{key} = {alias}.{key} AND (p.{date} < {alias}.{date}"
+        f" OR (p.{date} = {alias}.{date} AND p.{hid} < {alias}.{hid}))"
+        f" ORDER BY p.{date} DESC, p.{hid} DESC LIMIT 1)"
     )
 
 
-def _previous(historical, object_key: str):
-    """The id of the same object's record just before this one."""
-    earlier = historical._default_manager.filter(**{object_key: OuterRef(object_key)}).filter(
-        Q(history_date__lt=OuterRef("history_date"))
-        | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
-    )
-    return Subquery(
-        earlier.order_by("-history_date", "-history_id").values("history_id")[:1],
-        output_field=_BIGINT,
-    )
+def _row_expression_sql(historical, expression, ref: str) -> tuple[str, tuple]:
+    """An expression over a historical row (``HistorySource.feed_read``) as SQL over ``ref``."""
+    qs = historical._default_manager.filter(history_id=RawSQL(_REF, ())).order_by().values(_r=expression)[:1]
+    sql, params = qs.query.sql_with_params()
+    return f"({sql})".replace(_REF, ref), tuple(params)
+
+
+def _ids_sql(ids) -> tuple[str, tuple]:
+    if isinstance(ids, QuerySet):
+        sql, params = ids.query.sql_with_params()
+        return sql, tuple(params)
+    ids = list(ids)
+    return ", ".join(["%s"] * len(ids)), tuple(ids)
 
 
 class _Plan:
@@ -220,46 +252,62 @@ class _Plan:
         self.names: dict[tuple[type, Any], str] = {}
 
     def branches(self):
-        historical, key = self.historical, self.object_key
-        manager = historical._default_manager
-        previous = _previous(historical, key)
+        """[(kind, model, columns, FROM ... WHERE sql, its params)]; a column is (name, a field
+        read as that field reads it, or (sql, params, output field))."""
+        q = connection.ops.quote_name
+        historical = self.historical
+        table, hid = q(historical._meta.db_table), q("history_id")
+        ids, ids_params = _ids_sql(self.w.ids)
+        names = [
+            (f"_name:{f.name}", (*_name_sql(f.related_model, f"b.{q(f.column)}"), _TEXT))
+            for f in self.relations
+        ]
+        plain = [(f.attname, f) for f in self.fields]
+        nothing = (f"CAST(NULL AS {_BIGINT.cast_db_type(connection)})", (), _BIGINT)
+        reads = (
+            (*_row_expression_sql(historical, self.w.reads, f"b.{hid}"), _BIGINT)
+            if self.w.reads is not None
+            else nothing
+        )
         # The predecessors by primary key, apart from the rows (an OR of both would not use it).
-        predecessors = manager.filter(history_id__in=self.w.ids).annotate(_p=previous).values("_p")
-        both = Q(history_id__in=self.w.ids) | Q(history_id__in=predecessors)
-        names = [(f"_name:{f.name}", _name_of(f.related_model, f.attname), _TEXT) for f in self.relations]
-        plain = [(f.attname, f.attname, f) for f in self.fields]
-        nothing = Cast(Value(None), output_field=_BIGINT)
+        predecessors = f"SELECT {_previous_sql(historical, 'w')} FROM {table} w WHERE w.{hid} IN ({ids})"
         found = [
             (
                 "rows",
-                manager.filter(history_id__in=self.w.ids),
+                historical,
                 [
                     *plain,
-                    ("_previous_id", previous, _BIGINT),
+                    ("_previous_id", (_previous_sql(historical, "b"), (), _BIGINT)),
                     *names,
-                    ("_read_of", self.w.reads if self.w.reads is not None else nothing, _BIGINT),
+                    ("_read_of", reads),
                 ],
+                f"{table} b WHERE b.{hid} IN ({ids})",
+                ids_params,
             ),
             (
                 "previous",
-                manager.filter(history_id__in=predecessors),
-                [*plain, ("_previous_id", nothing, _BIGINT), *names, ("_read_of", nothing, _BIGINT)],
+                historical,
+                [*plain, ("_previous_id", nothing), *names, ("_read_of", nothing)],
+                f"{table} b WHERE b.{hid} IN ({predecessors})",
+                ids_params,
             ),
         ]
         for f in self.m2m_shown:
             through = _m2m_history_model(historical, f)
             if through is None:
                 continue
-            other = get_m2m_reverse_field_name(f)
+            other = through._meta.get_field(get_m2m_reverse_field_name(f))
             found.append(
                 (
                     ("m2m", f.name),
-                    through._default_manager.filter(history_id__in=manager.filter(both).values("history_id")),
+                    through,
                     [
-                        ("history_id", "history_id", None),
-                        ("related", f"{other}_id", None),
-                        ("name", _name_of(f.related_model, f"{other}_id"), _TEXT),
+                        ("history_id", through._meta.get_field("history")),
+                        ("related", other),
+                        ("name", (*_name_sql(f.related_model, f"b.{q(other.column)}"), _TEXT)),
                     ],
+                    f"{q(through._meta.db_table)} b WHERE b.{hid} IN ({ids}) OR b.{hid} IN ({predecessors})",
+                    ids_params * 2,
                 )
             )
         return found
@@ -342,30 +390,31 @@ def _slot_key(field) -> tuple:
     return (type(field).__name__, field.get_internal_type(), field.cast_db_type(connection))
 
 
-def _union_rows(branches: list[tuple[QuerySet, list[tuple[str, Any, Any]]]]):
-    """Rows of several querysets (of different models) in one ``UNION ALL``: each yields
-    (index of its branch, {column name: value}). A column is a model field's attname (read as
-    the field reads it) or an expression. Each branch is Django's own query of only its
-    columns, wrapped: ``SELECT <slots> FROM (<its query>)``, where its columns take typed slots
-    and a slot another branch fills is a typed NULL, so every branch has the same columns. The
-    wrapper is written here, not through ``annotate()``: a Django expression per slot and
-    branch (hundreds on a page of several kinds) cost more CPU than the rest of the page."""
-    quote = connection.ops.quote_name
+def _union_rows(branches: list[tuple]):
+    """Rows of several tables in one ``UNION ALL``: each yields (index of its branch, {column
+    name: value}). A branch is (model, columns, ``FROM ... WHERE`` sql over alias ``b``, its
+    params); a column is a field of the model or (sql, params, output field). Columns take
+    typed slots; a slot another branch fills is a typed NULL there, so every branch has the
+    same columns, and each value is converted the way its field reads it. Written here from
+    compiled fragments: a Django expression per slot and branch cost more than the page."""
+    q = connection.ops.quote_name
     representatives: dict[tuple, list] = {}
     layouts = []
-    for qs, columns in branches:
-        fields = {f.attname: f for f in qs.model._meta.concrete_fields}
+    for _, columns, _, _ in branches:
         used: dict[tuple, int] = {}
         layout = []
-        for name, expr, out in columns:
-            out = fields[expr] if isinstance(expr, str) else out
+        for name, column in columns:
+            if isinstance(column, tuple):
+                sql, params, out = column
+            else:
+                sql, params, out = f"b.{q(column.column)}", (), column
             key = _slot_key(out)
             n = used.get(key, 0)
             used[key] = n + 1
             reps = representatives.setdefault(key, [])
             if n == len(reps):
                 reps.append(out)
-            layout.append((name, (key, n), quote(fields[expr].column) if isinstance(expr, str) else None))
+            layout.append((name, (key, n), sql, params))
         layouts.append(layout)
     slots = [(key, n) for key, reps in representatives.items() for n in range(len(reps))]
     position = {slot: i + 1 for i, slot in enumerate(slots)}
@@ -373,19 +422,15 @@ def _union_rows(branches: list[tuple[QuerySet, list[tuple[str, Any, Any]]]]):
         slot: f"CAST(NULL AS {representatives[slot[0]][slot[1]].cast_db_type(connection)})" for slot in slots
     }
     parts, params = [], []
-    for index, ((qs, columns), layout) in enumerate(zip(branches, layouts, strict=True)):
-        computed = {f"c_{k}": expr for k, (_, expr, _) in enumerate(columns) if not isinstance(expr, str)}
-        plain = [expr for _, expr, _ in columns if isinstance(expr, str)]
-        sql, branch_params = (
-            qs.order_by().annotate(**computed).values_list(*plain, *computed).query.sql_with_params()
-        )
-        own = {
-            slot: f"b.{column}" if column else f"b.{quote(f'c_{k}')}"
-            for k, (_, slot, column) in enumerate(layout)
-        }
-        select = ", ".join([str(index), *(own.get(slot, nulls[slot]) for slot in slots)])
-        parts.append(f"SELECT {select} FROM ({sql}) b")
-        params += branch_params
+    for index, ((_, _, where, where_params), layout) in enumerate(zip(branches, layouts, strict=True)):
+        own = {slot: (sql, p) for _, slot, sql, p in layout}
+        select = [str(index)]
+        for slot in slots:
+            sql, p = own.get(slot, (nulls[slot], ()))
+            select.append(sql)
+            params += p
+        parts.append(f"SELECT {', '.join(select)} FROM {where}")
+        params += where_params
     converters = [_converters(representatives[key][n]) for key, n in slots]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
@@ -393,9 +438,10 @@ def _union_rows(branches: list[tuple[QuerySet, list[tuple[str, Any, Any]]]]):
     for values in rows:
         index = values[0]
         found = {}
-        for name, slot, _ in layouts[index]:
-            value = values[position[slot]]
-            for convert, expression in converters[position[slot] - 1]:
+        for name, slot, _, _ in layouts[index]:
+            i = position[slot]
+            value = values[i]
+            for convert, expression in converters[i - 1]:
                 value = convert(value, expression, connection)
             found[name] = value
         yield index, found
