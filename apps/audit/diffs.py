@@ -4,13 +4,13 @@
 can show: when, who, why, and each changed field's old and new value, newest first. Every app
 renders them with ``templates/includes/history.html``.
 
-Cost is fixed whatever the history's length: one query reads the newest ``limit`` records,
-each annotated with its predecessor's id (the previous record *of the same object*, which is
-not necessarily the next row of the page: a queryset may mix several objects, e.g. every level
-of a policy); one more reads the predecessors that fell outside the page; then one query per
-tracked many-to-many field and one per related model named in a diff. simple-history's
-``prev_record`` and ``diff_against`` on many-to-many fields would each cost queries per row,
-so ``diff_against`` is only asked about plain fields and the rest is compared here.
+Cost is one query whatever the records hold (``entries_of``, for several sets at once: the
+history feed's page of every kind of record): a ``UNION ALL`` of, per set, the records, their
+predecessors (the previous record *of the same object*, which is not necessarily the next row
+of the page: a queryset may mix several objects, e.g. every level of a policy), the
+many-to-many values of both and, on each row, the name of every object its foreign keys point
+at (``register_name``: what ``str()`` says, as SQL). Fields are compared on the loaded rows
+(simple-history's ``diff_against`` per row costs more than the rest of a page).
 
 Values are shown the way a person reads them: choices by label, foreign keys by the related
 object's name (``#12 (deleted)`` when it no longer exists), durations as "4 h" or "15 min",
