@@ -176,11 +176,13 @@ def feed_page(
     if not branches:
         return [], None
     first, *rest = branches
-    keys = list(
-        (first.union(*rest, all=True) if rest else first).order_by(
-            "-history_date", "-feed_rank", "-history_id"
-        )[: size + 1]
-    )
+    if rest:
+        union = first.union(*rest, all=True).order_by("-history_date", "-feed_rank", "-history_id")
+        keys = list(union[: size + 1])
+    elif connection.features.supports_slicing_ordering_in_compound:
+        keys = list(first)  # one source: its branch is ordered and cut already
+    else:
+        keys = list(first.order_by("-history_date", "-history_id")[: size + 1])
     on_page: dict[int, list[int]] = {}
     for _, rank, history_id in keys[:size]:
         on_page.setdefault(rank, []).append(history_id)
