@@ -386,8 +386,15 @@ class _Plan:
         return result
 
 
+_slot_keys: dict[tuple, tuple] = {}
+
+
 def _slot_key(field) -> tuple:
-    return (type(field).__name__, field.get_internal_type(), field.cast_db_type(connection))
+    """Columns of one slot share a type and how it is read (fields live as long as the process)."""
+    cache = (connection.vendor, id(field))
+    if cache not in _slot_keys:
+        _slot_keys[cache] = (type(field).__name__, field.get_internal_type(), field.cast_db_type(connection))
+    return _slot_keys[cache]
 
 
 def _union_rows(branches: list[tuple]):
