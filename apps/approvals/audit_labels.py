@@ -104,6 +104,41 @@ def _brief_read(user, brief) -> None:
     )
 
 
+def _request_name():
+    """``ApprovalRequest.__str__`` as an expression: "Approval #12 (kind) for ESC-… level 2 (name)"."""
+    from django.db.models import Case, CharField, F, Value, When
+    from django.db.models.functions import Cast, Coalesce, Concat
+
+    from apps.approvals.models import RequestKind
+    from apps.audit.diffs import choice_label
+
+    subject = Case(
+        When(
+            escalation_id__isnull=False,
+            then=Concat(
+                F("escalation__reference"),
+                Value(" level "),
+                Coalesce(Cast("level", CharField()), Value("None")),
+                Value(" ("),
+                F("level_name"),
+                Value(")"),
+            ),
+        ),
+        When(freeze_id__isnull=False, then=Concat(Value("change-freeze exception: "), F("freeze__name"))),
+        default=Value("?"),
+        output_field=CharField(),
+    )
+    return Concat(
+        Value("Approval #"),
+        Cast("pk", CharField()),
+        Value(" ("),
+        choice_label("kind", RequestKind.choices),
+        Value(") for "),
+        subject,
+        output_field=CharField(),
+    )
+
+
 def register_history() -> None:
     from apps.approvals.models import ApprovalRequest, ExecutiveBrief
     from apps.audit.feed import HistorySource, register_history_source
@@ -116,6 +151,7 @@ def register_history() -> None:
             _request_rule,
             url=lambda pk: reverse("approvals:request", args=[pk]),
             describe=lambda r: f"Approval #{r.id}",
+            name=_request_name,
         )
     )
     register_history_source(

@@ -4,13 +4,13 @@
 can show: when, who, why, and each changed field's old and new value, newest first. Every app
 renders them with ``templates/includes/history.html``.
 
-Cost is fixed whatever the history's length: one query reads the newest ``limit`` records,
-each annotated with its predecessor's id (the previous record *of the same object*, which is
-not necessarily the next row of the page: a queryset may mix several objects, e.g. every level
-of a policy); one more reads the predecessors that fell outside the page; then one query per
-tracked many-to-many field and one per related model named in a diff. simple-history's
-``prev_record`` and ``diff_against`` on many-to-many fields would each cost queries per row,
-so ``diff_against`` is only asked about plain fields and the rest is compared here.
+Cost is one query whatever the records hold (``entries_of``, for several sets at once: the
+history feed's page of every kind of record): a ``UNION ALL`` of, per set, the records, their
+predecessors (the previous record *of the same object*, which is not necessarily the next row
+of the page: a queryset may mix several objects, e.g. every level of a policy), the
+many-to-many values of both and, on each row, the name of every object its foreign keys point
+at (``register_name``: what ``str()`` says, as SQL). Fields are compared on the loaded rows
+(simple-history's ``diff_against`` per row costs more than the rest of a page).
 
 Values are shown the way a person reads them: choices by label, foreign keys by the related
 object's name (``#12 (deleted)`` when it no longer exists), durations as "4 h" or "15 min",
@@ -19,20 +19,43 @@ booleans as yes/no.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import models
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import connection, models
+from django.db.models import Case, F, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.text import capfirst
 from simple_history.utils import get_m2m_reverse_field_name
 
 TYPES = {"+": "created", "~": "changed", "-": "deleted"}
 EMPTY = "—"
 # Rows one service call writes land within this of each other; two people's saves do not.
 CHANGE_SET_WINDOW = timedelta(seconds=5)
+
+
+@dataclass
+class Wanted:
+    """Historical records to show as entries: ``ids`` (a list or a subquery of history ids) of
+    the historical model ``historical``; the options are ``history_entries``'s. ``reads``: an
+    expression over a historical row naming what showing it is a read of (NULL: nothing), kept
+    on each entry as ``read_of``."""
+
+    historical: type[models.Model]
+    ids: Any
+    limit: int = 50
+    label: Callable[[Any], str] | None = None
+    formatters: dict[str, Callable[[Any], str]] = dataclasses.field(default_factory=dict)
+    exclude: Iterable[str] = ()
+    show_created: bool = False
+    include_empty: bool = False
+    reads: Any = None
 
 
 def history_entries(
@@ -55,61 +78,32 @@ def history_entries(
     record that changes nothing (simple-history writes one for every ``save()`` and for a
     many-to-many change made from the other side) is left out unless ``include_empty``.
     """
-    historical = records.model
-    tracked = historical.instance_type
-    object_key = tracked._meta.pk.attname
-    m2m_fields = list(getattr(historical, "_history_m2m_fields", []))
-    formatters = formatters or {}
-    m2m_shown = [f for f in m2m_fields if f.name not in set(exclude)]
-    excluded = set(exclude) | {f.name for f in m2m_fields}
-
-    rows = list(
-        _with_predecessor(records, historical, object_key).order_by("-history_date", "-history_id")[:limit]
+    newest = records.order_by("-history_date", "-history_id").values("history_id")[:limit]
+    wanted = Wanted(
+        records.model,
+        newest,
+        limit=limit,
+        label=label,
+        formatters=formatters or {},
+        exclude=exclude,
+        show_created=show_created,
+        include_empty=include_empty,
     )
-    by_id = {row.history_id: row for row in rows}
-    missing = {row._previous_id for row in rows if row.history_type == "~" and row._previous_id not in by_id}
-    missing.discard(None)
-    if missing:
-        by_id.update(historical._default_manager.in_bulk(missing, field_name="history_id"))
-    m2m_values = _m2m_values(historical, m2m_shown, by_id.keys())
+    return entries_of([wanted])[0]
 
-    pending = []
-    for row in rows:
-        changes: list[tuple[str, Any, Any]] = []
-        previous = by_id.get(row._previous_id)
-        if row.history_type == "~" and previous is not None:
-            delta = row.diff_against(previous, excluded_fields=excluded)
-            changes = [(c.field, c.old, c.new) for c in delta.changes]
-            for field in m2m_shown:
-                old, new = (
-                    m2m_values[field.name].get(previous.history_id, []),
-                    m2m_values[field.name].get(row.history_id, []),
-                )
-                if sorted(old) != sorted(new):
-                    changes.append((field.name, old, new))
-        elif show_created and (row.history_type == "+" or row._previous_id is None):
-            # A first record written as a change (an object created, then saved once more in
-            # the same transaction, keeps only its last row) reads as the values it began with.
-            changes = _initial_values(row, tracked, excluded)
-        if row.history_type == "~" and not changes and not include_empty:
-            continue
-        pending.append((row, changes))
 
-    names = _related_names(tracked, [c for _, changes in pending for c in changes])
-    return [
-        {
-            "history_id": row.history_id,
-            "object_id": getattr(row, object_key),
-            "date": row.history_date,
-            "user": getattr(row, "history_user_username", "") or "",
-            "reason": row.history_change_reason or "",
-            "type": TYPES.get(row.history_type, row.history_type),
-            "subject": label(row) if label else "",
-            "changes": [_shown(tracked, name, old, new, names, formatters) for name, old, new in changes],
-            "continues": False,
-        }
-        for row, changes in pending
-    ]
+def entries_of(wanted: list[Wanted]) -> list[list[dict]]:
+    """``history_entries`` for several sets of records at once, in ONE query whatever they
+    hold: the records, each one's predecessor (the same object's record just before it), the
+    many-to-many values of both and the name of every object their foreign keys point at."""
+    plans = [_Plan(w) for w in wanted]
+    branches = [(plan, branch) for plan in plans for branch in plan.branches()]
+    if not branches:
+        return [[] for _ in wanted]
+    for index, values in _union_rows([branch[1:] for _, branch in branches]):
+        plan, (kind, *_) = branches[index]
+        plan.take(kind, values)
+    return [plan.entries() for plan in plans]
 
 
 def merge_entries(*lists: list[dict], limit: int = 50) -> list[dict]:
@@ -158,33 +152,315 @@ def format_duration(value: timedelta) -> str:
 
 # --- internals ------------------------------------------------------------------------------
 
+# Output fields of the query's own columns, made once (a field made per column costs CPU).
+_BIGINT, _TEXT = models.BigIntegerField(), models.TextField()
 
-def _with_predecessor(records: QuerySet, historical, object_key: str) -> QuerySet:
-    """Annotate each record with the id of the same object's record just before it."""
-    earlier = historical._default_manager.filter(**{object_key: OuterRef(object_key)}).filter(
-        Q(history_date__lt=OuterRef("history_date"))
-        | Q(history_date=OuterRef("history_date"), history_id__lt=OuterRef("history_id"))
+# What an object another record points at is called, as an expression over its model (what
+# ``str()`` gives, in SQL), so a page names them in its one query. Registered by the apps with
+# their history sources (``HistorySource.name``); a model without one reads as "Kind #12".
+_names: dict[type, Callable[[], Any]] = {}
+
+
+def register_name(model: type[models.Model], expression: Callable[[], Any]) -> None:
+    _names[model] = expression
+
+
+def name_expression(model: type[models.Model]):
+    if model in _names:
+        return _names[model]()
+    return Concat(Value(f"{capfirst(model._meta.verbose_name)} #"), Cast("pk", models.CharField()))
+
+
+def choice_label(field_name: str, choices) -> Any:
+    """``get_FOO_display()`` as an expression: a field's choice by its label."""
+    return Case(
+        *[When(**{field_name: value}, then=Value(str(label))) for value, label in choices],
+        default=F(field_name),
+        output_field=models.CharField(),
     )
-    return records.annotate(
-        _previous_id=Subquery(earlier.order_by("-history_date", "-history_id").values("history_id")[:1])
+
+
+# SQL fragments over a row aliased ``b`` (or ``w``), compiled once per model and column: a
+# page reuses them instead of building and compiling Django expressions for every row kind.
+_fragments: dict[tuple, tuple[str, tuple]] = {}
+_REF = "__feed_ref__"
+
+
+def _name_sql(model: type[models.Model], ref: str) -> tuple[str, tuple]:
+    """``(SELECT <what the portal calls it> FROM <model> WHERE pk = <ref>)``: its name, NULL
+    when it no longer exists."""
+    key = ("name", connection.vendor, model)
+    if key not in _fragments:
+        qs = (
+            model._default_manager.filter(pk=RawSQL(_REF, ()))
+            .order_by()
+            .values(_n=name_expression(model))[:1]
+        )
+        sql, params = qs.query.sql_with_params()
+        _fragments[key] = (f"({sql})", tuple(params))
+    sql, params = _fragments[key]
+    return sql.replace(_REF, ref), params
+
+
+def _previous_sql(historical, alias: str) -> str:
+    """The history id of the same object's record just before the row ``alias``."""
+    q = connection.ops.quote_name
+    key = q(historical.instance_type._meta.pk.column)
+    table = q(historical._meta.db_table)
+    date, hid = q("history_date"), q("history_id")
+    return (
+        f"(SELECT p.{hid} FROM {table} p WHERE p.{key} = {alias}.{key} AND (p.{date} < {alias}.{date}"
+        f" OR (p.{date} = {alias}.{date} AND p.{hid} < {alias}.{hid}))"
+        f" ORDER BY p.{date} DESC, p.{hid} DESC LIMIT 1)"
     )
 
 
-def _m2m_values(historical, m2m_fields, history_ids) -> dict[str, dict[int, list]]:
-    """For each tracked many-to-many field: history id -> the related ids it held."""
-    values: dict[str, dict[int, list]] = {}
-    for field in m2m_fields:
-        through_history = _m2m_history_model(historical, field)
-        other = get_m2m_reverse_field_name(field)
-        held: dict[int, list] = {}
-        if through_history is not None and history_ids:
-            pairs = through_history._default_manager.filter(history_id__in=list(history_ids)).values_list(
-                "history_id", f"{other}_id"
+def _row_expression_sql(historical, expression, ref: str) -> tuple[str, tuple]:
+    """An expression over a historical row (``HistorySource.feed_read``) as SQL over ``ref``."""
+    qs = historical._default_manager.filter(history_id=RawSQL(_REF, ())).order_by().values(_r=expression)[:1]
+    sql, params = qs.query.sql_with_params()
+    return f"({sql})".replace(_REF, ref), tuple(params)
+
+
+def _ids_sql(ids) -> tuple[str, tuple]:
+    if isinstance(ids, QuerySet):
+        sql, params = ids.query.sql_with_params()
+        return sql, tuple(params)
+    ids = list(ids)
+    return ", ".join(["%s"] * len(ids)), tuple(ids)
+
+
+class _Plan:
+    """The rows one ``Wanted`` needs, as branches of the one query, and its entries from them."""
+
+    def __init__(self, wanted: Wanted) -> None:
+        self.w = wanted
+        self.historical = historical = wanted.historical
+        self.tracked = historical.instance_type
+        self.object_key = self.tracked._meta.pk.attname
+        m2m = list(getattr(historical, "_history_m2m_fields", []))
+        self.excluded = set(wanted.exclude) | {f.name for f in m2m}
+        self.m2m_shown = [f for f in m2m if f.name not in set(wanted.exclude)]
+        self.fields = list(historical._meta.concrete_fields)
+        # Foreign keys of the tracked model a diff may name (the history's own columns aside).
+        self.relations = [
+            f for f in self.fields if f.is_relation and f.name in {t.name for t in self.tracked._meta.fields}
+        ]
+        self.rows: dict[int, Any] = {}
+        self.wanted_ids: set[int] = set()
+        self.held: dict[str, dict[int, list]] = {f.name: {} for f in self.m2m_shown}
+        self.names: dict[tuple[type, Any], str] = {}
+
+    def branches(self):
+        """[(kind, model, columns, FROM ... WHERE sql, its params)]; a column is (name, a field
+        read as that field reads it, or (sql, params, output field))."""
+        q = connection.ops.quote_name
+        historical = self.historical
+        table, hid = q(historical._meta.db_table), q("history_id")
+        ids, ids_params = _ids_sql(self.w.ids)
+        names = [
+            (f"_name:{f.name}", (*_name_sql(f.related_model, f"b.{q(f.column)}"), _TEXT))
+            for f in self.relations
+        ]
+        plain = [(f.attname, f) for f in self.fields]
+        nothing = (f"CAST(NULL AS {_BIGINT.cast_db_type(connection)})", (), _BIGINT)
+        reads = (
+            (*_row_expression_sql(historical, self.w.reads, f"b.{hid}"), _BIGINT)
+            if self.w.reads is not None
+            else nothing
+        )
+        # The predecessors by primary key, apart from the rows (an OR of both would not use it).
+        predecessors = f"SELECT {_previous_sql(historical, 'w')} FROM {table} w WHERE w.{hid} IN ({ids})"
+        found = [
+            (
+                "rows",
+                historical,
+                [
+                    *plain,
+                    ("_previous_id", (_previous_sql(historical, "b"), (), _BIGINT)),
+                    *names,
+                    ("_read_of", reads),
+                ],
+                f"{table} b WHERE b.{hid} IN ({ids})",
+                ids_params,
+            ),
+            (
+                "previous",
+                historical,
+                [*plain, ("_previous_id", nothing), *names, ("_read_of", nothing)],
+                f"{table} b WHERE b.{hid} IN ({predecessors})",
+                ids_params,
+            ),
+        ]
+        for f in self.m2m_shown:
+            through = _m2m_history_model(historical, f)
+            if through is None:
+                continue
+            other = through._meta.get_field(get_m2m_reverse_field_name(f))
+            found.append(
+                (
+                    ("m2m", f.name),
+                    through,
+                    [
+                        ("history_id", through._meta.get_field("history")),
+                        ("related", other),
+                        ("name", (*_name_sql(f.related_model, f"b.{q(other.column)}"), _TEXT)),
+                    ],
+                    f"{q(through._meta.db_table)} b WHERE b.{hid} IN ({ids}) OR b.{hid} IN ({predecessors})",
+                    ids_params * 2,
+                )
             )
-            for history_id, related_id in pairs:
-                held.setdefault(history_id, []).append(related_id)
-        values[field.name] = held
-    return values
+        return found
+
+    def take(self, kind, values: dict) -> None:
+        if kind in ("rows", "previous"):
+            if kind == "previous" and values["history_id"] in self.rows:
+                return  # on the page too: that copy knows its own predecessor
+            row = self.historical.from_db(
+                None, [f.attname for f in self.fields], [values[f.attname] for f in self.fields]
+            )
+            row._previous_id = values["_previous_id"]
+            row._read_of = values["_read_of"]
+            self.rows[row.history_id] = row
+            if kind == "rows":
+                self.wanted_ids.add(row.history_id)
+            for f in self.relations:
+                if values[f"_name:{f.name}"] is not None:
+                    self.names[(f.related_model, values[f.attname])] = values[f"_name:{f.name}"]
+        else:
+            f = next(m for m in self.m2m_shown if m.name == kind[1])
+            self.held[f.name].setdefault(values["history_id"], []).append(values["related"])
+            if values["name"] is not None:
+                self.names[(f.related_model, values["related"])] = values["name"]
+
+    def entries(self) -> list[dict]:
+        w, tracked = self.w, self.tracked
+        rows = sorted(
+            (self.rows[i] for i in self.wanted_ids),
+            key=lambda r: (r.history_date, r.history_id),
+            reverse=True,
+        )[: w.limit]
+        compared = sorted(
+            f.name
+            for f in (rows[0].tracked_fields if rows else [])
+            if f.editable and f.name not in self.excluded
+        )
+        compared_fields = [tracked._meta.get_field(name) for name in compared]
+        result = []
+        for row in rows:
+            changes: list[tuple[str, Any, Any]] = []
+            previous = self.rows.get(row._previous_id)
+            if row.history_type == "~" and previous is not None:
+                for f in compared_fields:
+                    old, new = getattr(previous, f.attname), getattr(row, f.attname)
+                    if old != new:
+                        changes.append((f.name, old, new))
+                for f in self.m2m_shown:
+                    old = self.held[f.name].get(previous.history_id, [])
+                    new = self.held[f.name].get(row.history_id, [])
+                    if sorted(old) != sorted(new):
+                        changes.append((f.name, old, new))
+            elif w.show_created and (row.history_type == "+" or row._previous_id is None):
+                # A first record written as a change (an object created, then saved once more
+                # in the same transaction, keeps only its last row) reads as the values it began with.
+                changes = _initial_values(row, tracked, self.excluded)
+            if row.history_type == "~" and not changes and not w.include_empty:
+                continue
+            result.append(
+                {
+                    "history_id": row.history_id,
+                    "object_id": getattr(row, self.object_key),
+                    "date": row.history_date,
+                    "user": getattr(row, "history_user_username", "") or "",
+                    "reason": row.history_change_reason or "",
+                    "type": TYPES.get(row.history_type, row.history_type),
+                    "subject": w.label(row) if w.label else "",
+                    "changes": [
+                        _shown(tracked, name, old, new, self.names, w.formatters)
+                        for name, old, new in changes
+                    ],
+                    "continues": False,
+                    "read_of": row._read_of,
+                }
+            )
+        return result
+
+
+_slot_keys: dict[tuple, tuple] = {}
+
+
+def _slot_key(field) -> tuple:
+    """Columns of one slot share a type and how it is read (fields live as long as the process)."""
+    cache = (connection.vendor, id(field))
+    if cache not in _slot_keys:
+        _slot_keys[cache] = (type(field).__name__, field.get_internal_type(), field.cast_db_type(connection))
+    return _slot_keys[cache]
+
+
+def _union_rows(branches: list[tuple]):
+    """Rows of several tables in one ``UNION ALL``: each yields (index of its branch, {column
+    name: value}). A branch is (model, columns, ``FROM ... WHERE`` sql over alias ``b``, its
+    params); a column is a field of the model or (sql, params, output field). Columns take
+    typed slots; a slot another branch fills is a typed NULL there, so every branch has the
+    same columns, and each value is converted the way its field reads it. Written here from
+    compiled fragments: a Django expression per slot and branch cost more than the page."""
+    q = connection.ops.quote_name
+    representatives: dict[tuple, list] = {}
+    layouts = []
+    for _, columns, _, _ in branches:
+        used: dict[tuple, int] = {}
+        layout = []
+        for name, column in columns:
+            if isinstance(column, tuple):
+                sql, params, out = column
+            else:
+                sql, params, out = f"b.{q(column.column)}", (), column
+            key = _slot_key(out)
+            n = used.get(key, 0)
+            used[key] = n + 1
+            reps = representatives.setdefault(key, [])
+            if n == len(reps):
+                reps.append(out)
+            layout.append((name, (key, n), sql, params))
+        layouts.append(layout)
+    slots = [(key, n) for key, reps in representatives.items() for n in range(len(reps))]
+    position = {slot: i + 1 for i, slot in enumerate(slots)}
+    nulls = {
+        slot: f"CAST(NULL AS {representatives[slot[0]][slot[1]].cast_db_type(connection)})" for slot in slots
+    }
+    parts, params = [], []
+    for index, ((_, _, where, where_params), layout) in enumerate(zip(branches, layouts, strict=True)):
+        own = {slot: (sql, p) for _, slot, sql, p in layout}
+        select = [str(index)]
+        for slot in slots:
+            sql, p = own.get(slot, (nulls[slot], ()))
+            select.append(sql)
+            params += p
+        parts.append(f"SELECT {', '.join(select)} FROM {where}")
+        params += where_params
+    converters = [_converters(representatives[key][n]) for key, n in slots]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    for values in rows:
+        index = values[0]
+        found = {}
+        for name, slot, _, _ in layouts[index]:
+            i = position[slot]
+            value = values[i]
+            for convert, expression in converters[i - 1]:
+                value = convert(value, expression, connection)
+            found[name] = value
+        yield index, found
+
+
+def _converters(out) -> list:
+    """How a value of this slot is read: what Django applies to a column of that field."""
+    expression = (
+        out.get_col(out.model._meta.db_table) if hasattr(out, "model") else Value(None, output_field=out)
+    )
+    found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+    return [(convert, expression) for convert in found]
 
 
 def _m2m_history_model(historical, field):
@@ -204,19 +480,6 @@ def _initial_values(row, tracked, excluded: set[str]) -> list[tuple[str, Any, An
         if value not in (None, "", [], {}, False):
             changes.append((field.name, None, value))
     return changes
-
-
-def _related_names(tracked, changes: list[tuple[str, Any, Any]]) -> dict[type, dict]:
-    """Every related object named in the diffs, one query per related model."""
-    wanted: dict[type, set] = {}
-    for name, old, new in changes:
-        field = tracked._meta.get_field(name)
-        if not field.is_relation:
-            continue
-        for value in (old, new):
-            ids = value if isinstance(value, list) else [value]
-            wanted.setdefault(field.related_model, set()).update(i for i in ids if i is not None)
-    return {model: model._default_manager.in_bulk(ids) for model, ids in wanted.items() if ids}
 
 
 def _shown(tracked, name: str, old, new, names: dict, formatters: dict) -> dict:
@@ -259,9 +522,9 @@ def _display(field, value, names: dict, formatter: Callable | None) -> str:
     if formatter is not None:
         return formatter(value)
     if field.is_relation:
-        found = names.get(field.related_model, {})
         ids = value if isinstance(value, list) else [value]
-        shown = sorted(str(found[i]) if i in found else f"#{i} (deleted)" for i in ids)
+        model = field.related_model
+        shown = sorted(names[(model, i)] if (model, i) in names else f"#{i} (deleted)" for i in ids)
         return ", ".join(shown)
     if getattr(field, "flatchoices", None):
         return str(dict(field.flatchoices).get(value, value))

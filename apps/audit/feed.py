@@ -7,10 +7,11 @@ historical rows the user may read (``None``: none at all). The owning app decide
 because it knows whose record each row is (a manager reads their teams' records only).
 
 The feed is keyset-paginated across sources: the cursor is (date, source key, history id),
-each source is asked for at most one page of rows after the cursor (one bounded query each,
-ordered by its ``(history_date, history_id)`` index), the pages are merged and cut. A page
-therefore costs a fixed number of queries whatever the depth: a few per source for the rows
-and their diffs (``diffs.history_entries``), none per row.
+each source gives at most one page of keys after the cursor (a bounded index scan, ordered by
+its ``(history_date, history_id)`` index), all in one ``UNION ALL`` that is merged and cut in
+the database; then one query reads the page's rows with everything their diffs need
+(``diffs.entries_of``). A page costs the same two queries whatever it holds, its depth, its
+filters and the tables' size.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Model, Q
+from django.db import connection
+from django.db.models import IntegerField, Model, Q, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from apps.audit.diffs import history_entries
+from apps.audit.diffs import Wanted, entries_of, register_name
 
 PAGE_SIZE = 50
 
@@ -39,9 +42,15 @@ class HistorySource:
     describe: Callable[[Model], str] | None = None
     in_feed: bool = True  # False: only on the object's own history page (briefs: each read audited)
     on_read: Callable[[object, Model], None] | None = None  # records a read of the object's history
-    # Records the reads a page of the feed makes (user, ids of this source's objects shown):
-    # a confidential escalation's changes are a read of it, wherever they are shown.
+    # What showing one of its rows on the feed is a read of, decided in the page's query:
+    # ``feed_read(user)`` is an expression over the historical row, the id of what was read
+    # or NULL; ``on_feed_read(user, ids)`` records those reads (a confidential escalation's
+    # changes are a read of it, wherever they are shown), once a page for all sources sharing it.
+    feed_read: Callable[[object], Any] | None = None
     on_feed_read: Callable[[object, list[int]], None] | None = None
+    # What the portal calls one of these objects (its ``str()``), as an expression over the
+    # model, for diffs of other records pointing at it (``diffs.register_name``).
+    name: Callable[[], Any] | None = None
 
 
 _sources: dict[str, HistorySource] = {}
@@ -49,6 +58,8 @@ _sources: dict[str, HistorySource] = {}
 
 def register_history_source(source: HistorySource) -> None:
     _sources[source.key] = source
+    if source.name is not None:
+        register_name(source.model, source.name)
 
 
 def sources() -> list[HistorySource]:
@@ -132,45 +143,94 @@ def feed_page(
 ):
     """The newest ``size`` changes after ``cursor`` the user may read, newest first, each with
     its diff, and the cursor of the next page (or None). ``reads``: record the reads the page
-    makes (each source's ``on_feed_read``), in the caller's transaction."""
-    chosen = [s for s in sources() if (s.key in query.kinds if query.kinds else s.in_feed)]
-    # First the page's keys: the newest size + 1 of each source (one narrow index scan each),
-    # merged; then the diffs of only the rows that made the page, source by source.
-    keys, queries = [], {}
-    for src in chosen:
+    makes (each source's ``on_feed_read``), in the caller's transaction.
+
+    Two queries whatever the page holds, its depth, the filters and the table's size: the
+    page's keys (one ``UNION ALL`` of every source's newest ``size + 1`` after the cursor, one
+    narrow index scan each), then every row of the page with what its diff needs
+    (``diffs.entries_of``). Recording reads adds writes only when there are reads to record."""
+    chosen = sorted(
+        (s for s in sources() if (s.key in query.kinds if query.kinds else s.in_feed)), key=lambda s: s.key
+    )
+    branches = []
+    for rank, src in enumerate(chosen):  # rank: the sources' order by key, at one moment
         qs = _rows(src, user, query, cursor)
         if qs is None:
             continue
-        queries[src.key] = qs
-        newest = qs.order_by("-history_date", "-history_id").values_list("history_date", "history_id")
-        keys += [(at, src.key, history_id) for at, history_id in newest[: size + 1]]
-    keys.sort(reverse=True)
-    raw_more = len(keys) > size
-    on_page: dict[str, list[int]] = {}
-    for _, key, history_id in keys[:size]:
-        on_page.setdefault(key, []).append(history_id)
-    merged = []
-    for src in chosen:
-        if src.key not in on_page:
-            continue
-        rows = queries[src.key].filter(history_id__in=on_page[src.key])
-        for entry in history_entries(rows, limit=size, label=_label(src), show_created=True):
+        newest = qs.order_by("-history_date", "-history_id")
+        if connection.features.supports_slicing_ordering_in_compound:  # PostgreSQL
+            # Each branch its own index scan, stopped after size + 1 rows.
+            branch = newest.annotate(feed_rank=Value(rank, output_field=IntegerField())).values_list(
+                "history_date", "feed_rank", "history_id"
+            )[: size + 1]
+        else:  # SQLite allows no LIMIT in a compound's branch: the same rows through a subquery
+            branch = (
+                src.model.history.model._default_manager.filter(
+                    history_id__in=newest.values("history_id")[: size + 1]
+                )
+                .order_by()
+                .annotate(feed_rank=Value(rank, output_field=IntegerField()))
+                .values_list("history_date", "feed_rank", "history_id")
+            )
+        branches.append(branch)
+    if not branches:
+        return [], None
+    first, *rest = branches
+    if rest:
+        union = first.union(*rest, all=True).order_by("-history_date", "-feed_rank", "-history_id")
+        keys = list(union[: size + 1])
+    elif connection.features.supports_slicing_ordering_in_compound:
+        keys = list(first)  # one source: its branch is ordered and cut already
+    else:
+        keys = list(first.order_by("-history_date", "-history_id")[: size + 1])
+    on_page: dict[int, list[int]] = {}
+    for _, rank, history_id in keys[:size]:
+        on_page.setdefault(rank, []).append(history_id)
+    shown = [chosen[rank] for rank in sorted(on_page)]
+    found = entries_of(
+        [
+            Wanted(
+                src.model.history.model,
+                on_page[chosen.index(src)],
+                limit=size,
+                label=_label(src),
+                show_created=True,
+                reads=src.feed_read(user) if reads and src.feed_read is not None else None,
+            )
+            for src in shown
+        ]
+    )
+    page = []
+    for src, entries in zip(shown, found, strict=True):
+        for entry in entries:
             entry["source"] = src
             entry["object_url"] = src.url(entry["object_id"]) if src.url else ""
-            merged.append(entry)
-    merged.sort(key=lambda e: (e["date"], e["source"].key, e["history_id"]), reverse=True)
-    page = merged[:size]
-    for src in chosen:
-        if (
-            reads
-            and src.on_feed_read is not None
-            and (ids := [e["object_id"] for e in page if e["source"] is src])
-        ):
-            src.on_feed_read(user, ids)
+            page.append(entry)
+    page.sort(key=lambda e: (e["date"], e["source"].key, e["history_id"]), reverse=True)
+    if reads:
+        _record_reads(user, page)
     # The next page starts after the page's last row, shown or not (a change that changed
     # nothing is not shown, and a page of only those must still lead on).
-    next_cursor = Cursor(*keys[size - 1]) if raw_more else None
-    return page, next_cursor
+    if len(keys) > size:
+        at, rank, history_id = keys[size - 1]
+        return page, Cursor(at, chosen[rank].key, history_id)
+    return page, None
+
+
+def _record_reads(user, page: list[dict]) -> None:
+    """What the page's rows are reads of (``read_of``, decided in the page's query), recorded
+    once per recorder: one call for every source that shares it (escalations and hand-offs)."""
+    wanted: dict[Callable, list[int]] = {}
+    for entry in page:
+        record = entry["source"].on_feed_read
+        if (
+            record is not None
+            and entry["read_of"] is not None
+            and entry["read_of"] not in wanted.get(record, [])
+        ):
+            wanted.setdefault(record, []).append(entry["read_of"])
+    for record, ids in wanted.items():
+        record(user, ids)
 
 
 def _label(src: HistorySource):

@@ -84,8 +84,19 @@ def _everything_only(user):
     return Q() if oversight_of(user).everything else None
 
 
+def _user_name():
+    """``User.__str__``: the full name, else the username."""
+    from django.db.models import F, Value
+    from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+
+    full = Trim(Concat(F("first_name"), Value(" "), F("last_name")))
+    return Coalesce(NullIf(full, Value("")), F("username"))
+
+
 def register_history() -> None:
     from django.contrib.auth import get_user_model
+    from django.db.models import F, Value
+    from django.db.models.functions import Concat
 
     from apps.audit.feed import HistorySource, register_history_source
     from apps.contacts.models import ContactMethod, Person, Rotation, Team
@@ -98,9 +109,14 @@ def register_history() -> None:
             _team_rule("team_id"),
             url=lambda pk: reverse("contacts:person", args=[pk]),
             describe=lambda r: r.full_name,
+            name=lambda: Concat(F("full_name"), Value(" ("), F("title"), Value(")")),
         )
     )
-    register_history_source(HistorySource("team", "Team", Team, _team_rule("id"), describe=lambda r: r.name))
+    register_history_source(
+        HistorySource(
+            "team", "Team", Team, _team_rule("id"), describe=lambda r: r.name, name=lambda: F("name")
+        )
+    )
     register_history_source(
         HistorySource(
             "rotation",
@@ -109,6 +125,7 @@ def register_history() -> None:
             _team_rule("team_id"),
             url=lambda pk: reverse("contacts:rotation", args=[pk]),
             describe=lambda r: r.name,
+            name=lambda: Concat(F("team__name"), Value(": "), F("name")),
         )
     )
     register_history_source(
@@ -121,5 +138,12 @@ def register_history() -> None:
         )
     )
     register_history_source(
-        HistorySource("account", "Account", get_user_model(), _everything_only, describe=lambda r: r.username)
+        HistorySource(
+            "account",
+            "Account",
+            get_user_model(),
+            _everything_only,
+            describe=lambda r: r.username,
+            name=_user_name,
+        )
     )

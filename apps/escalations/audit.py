@@ -91,7 +91,28 @@ def confidential_reads(user, escalation_ids, *, page: str) -> None:
         )
 
 
+def confidential_read_of(user, column: str):
+    """As an expression over a row naming an escalation in ``column``: that escalation's id
+    when showing the row is a read to record (it is confidential and ``user`` takes no part
+    in it), else NULL. Decided in the feed page's own query."""
+    from django.db.models import OuterRef, Subquery
+
+    from apps.escalations.models import Escalation
+
+    return Subquery(
+        Escalation.objects.filter(pk=OuterRef(column), confidential=True)
+        .exclude(pk__in=selectors.taking_part_ids(user))
+        .values("pk")[:1]
+    )
+
+
+def _feed_reads(user, escalation_ids) -> None:
+    confidential_reads(user, escalation_ids, page=FEED_PAGE)
+
+
 def register_history() -> None:
+    from django.db.models import F, Value
+    from django.db.models.functions import Concat
     from django.urls import reverse
 
     from apps.audit.feed import HistorySource, register_history_source
@@ -109,7 +130,9 @@ def register_history() -> None:
             on_read=lambda user, esc: selectors.get_escalation_for_user(
                 user, esc.pk, page="Escalation history"
             ),
-            on_feed_read=lambda user, ids: confidential_reads(user, ids, page=FEED_PAGE),
+            feed_read=lambda user: confidential_read_of(user, "id"),
+            on_feed_read=_feed_reads,
+            name=lambda: Concat(F("reference"), Value(" "), F("title")),
         )
     )
     register_history_source(
@@ -120,8 +143,8 @@ def register_history() -> None:
             escalation_rule("escalation_id"),
             url=None,
             describe=lambda r: f"Hand-off of escalation #{r.escalation_id}",
-            on_feed_read=lambda user, ids: confidential_reads(
-                user, HandOff.objects.filter(pk__in=ids).values("escalation_id"), page=FEED_PAGE
-            ),
+            # A hand-off's changes are a read of its escalation (recorded with the escalation's).
+            feed_read=lambda user: confidential_read_of(user, "escalation_id"),
+            on_feed_read=_feed_reads,
         )
     )
