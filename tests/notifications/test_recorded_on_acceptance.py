@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.notifications import services
 from apps.notifications.models import Notification
@@ -138,3 +139,18 @@ def test_a_webhook_that_accepts_then_stalls_on_its_body_is_sent_not_failed(setti
     assert server.requests == 1
     note.refresh_from_db()
     assert (note.sent_via, story(note)) == (("chat_webhook", server.url), [f"chat to {server.url} sent"])
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db
+def test_on_postgresql_a_send_is_recorded_in_one_round_trip(webhook_server):
+    """The window a kill can fall into after acceptance is one statement, not a transaction."""
+    note = probe(("chat_webhook", webhook_server.url("/hook")))
+    claimed = services._claim(note.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        assert services._record(claimed, None).outcome == Outcome.SENT
+    assert len(ctx.captured_queries) == 1
+    note.refresh_from_db()
+    assert (note.status, note.attempts, note.sent_at is not None) == ("sent", 1, True)
+    assert story(note) == [f"chat to {webhook_server.url('/hook')} sent"]
+    assert services._record(claimed, None).outcome == Outcome.STALE  # a claim already recorded
