@@ -56,7 +56,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.timers import Processes, pct, say  # noqa: E402 - after the path
+from bench.timers import Processes, add_with_load, cpu_hogs, loadavg, pct, say  # noqa: E402 - after the path
 
 PY = sys.executable
 STACKS = ("embedded", "postgres-redis")
@@ -85,6 +85,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--load-after", type=float, default=15.0, help="seconds of load after the fault ends")
     p.add_argument("--drain-timeout", type=float, default=240.0)
     p.add_argument("--quick", action="store_true", help="short faults (20 s storm, 20 s outages)")
+    add_with_load(p)
     p.add_argument("--json-out", default="")
     args = p.parse_args(argv)
     if args.quick:
@@ -499,7 +500,8 @@ def run_scenario(stack: Stack, scenario: str) -> dict:
     load.stop()
     result = measure(stack, load, scenario, fault_end)
     result["kills"] = len(kills)
-    say(f"{stack.name}/{scenario}: {row(result)}")
+    result["loadavg"], result["with_load"] = loadavg(), args.with_load
+    say(f"{stack.name}/{scenario}: {row(result)}  (load average {result['loadavg']})")
     return result
 
 
@@ -580,7 +582,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_interrupt)
     if args.stack != "both":
         try:
-            results = run_stack(args, args.stack)
+            with cpu_hogs(args.with_load):
+                results = run_stack(args, args.stack)
         except KeyboardInterrupt:
             say("interrupted; everything started has been stopped")
             return 130
@@ -597,14 +600,15 @@ def main(argv: list[str] | None = None) -> int:
                     results += json.loads(Path(out).read_text())
     print(HEADER)
     for r in results:
-        print(row(r))
+        print(row(r) + f"  load {r.get('loadavg', '?')}" + (f", {r['with_load']} hog(s)" if r.get("with_load") else ""))
     return 0 if results and all(r["aim"] == "ok" for r in results) else 1
 
 
 def _passed_on(args: argparse.Namespace) -> list[str]:
     out = [f"--rate={args.rate}", f"--messages={args.messages}", f"--storm={args.storm}",
            f"--redis-down={args.redis_down}", f"--pg-down={args.pg_down}", f"--smtp-down={args.smtp_down}",
-           f"--load-after={args.load_after}", f"--drain-timeout={args.drain_timeout}"]
+           f"--load-after={args.load_after}", f"--drain-timeout={args.drain_timeout}",
+           f"--with-load={args.with_load}"]
     return out + [f"--scenario={s}" for s in args.scenario]
 
 

@@ -46,7 +46,7 @@ STACKS = ("embedded", "postgres-redis")
 AIM_P99_MS = {"embedded": 2000, "postgres-redis": 1000}
 TABLE_HEADER = (
     f"{'stack':<16} {'count':>6} {'lost':>5} {'dup':>4} {'p50_ms':>7} {'p95_ms':>7} {'p99_ms':>7} "
-    f"{'max_ms':>7} {'sched/s':>8} {'sweep%':>6} {'gap_s':>5} {'cap/core':>8} {'load':>4}  aim"
+    f"{'max_ms':>7} {'sched/s':>8} {'sweep%':>6} {'gap_s':>5} {'cap/core':>8} {'load':>4} {'hog':>3}  aim"
 )
 
 
@@ -101,6 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="extra environment for the bench, workers and beat",
     )
     p.add_argument("--seed", type=int, default=1)
+    add_with_load(p)
     p.add_argument("--keep", action="store_true", help="keep the temporary databases")
     p.add_argument("--json-out", help="also write the results here (used by --stack both)")
     args = p.parse_args(argv)
@@ -146,6 +147,7 @@ def child_argv(args: argparse.Namespace, stack: str, json_out: str) -> list[str]
     argv += [f"--extra-worker={a}" for a in args.extra_worker]
     argv += [f"--worker-arg={a}" for a in args.worker_arg]
     argv += [f"--env={e}" for e in args.env]
+    argv += [f"--with-load={args.with_load}"]
     if args.keep:
         argv.append("--keep")
     return argv
@@ -153,6 +155,52 @@ def child_argv(args: argparse.Namespace, stack: str, json_out: str) -> list[str]
 
 # --------------------------------------------------------------------------------------------
 # Processes
+
+
+def add_with_load(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--with-load",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="N",
+        help="run N CPU-bound processes (python -c 'while 1: pass') beside the stack, started and "
+        "stopped by the bench (N defaults to 1)",
+    )
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _die_with_parent() -> None:
+    """A hog left behind by a bench killed outright would load the machine for good (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+@contextlib.contextmanager
+def cpu_hogs(n: int):
+    """``n`` busy-looping processes for the block's duration (none when ``n`` is 0)."""
+    hogs = [
+        subprocess.Popen(
+            [PY, "-c", "while 1: pass"], stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent
+        )
+        for _ in range(n)
+    ]
+    if hogs:
+        say(f"started {n} CPU-bound process(es) {[h.pid for h in hogs]}; load average {loadavg()}")
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+        if hogs:
+            say(f"stopped the CPU-bound process(es); load average {loadavg()}")
 
 
 def say(msg: str) -> None:
@@ -246,7 +294,7 @@ def table_row(r: dict) -> str:
         f"{r['stack']:<16} {r['count']:>6} {r['lost']:>5} {r['duplicated']:>4} {fmt_ms(lat['p50']):>7} "
         f"{fmt_ms(lat['p95']):>7} {fmt_ms(lat['p99']):>7} {fmt_ms(lat['max']):>7} "
         f"{r['schedule']['per_second']:>8.0f} {sweep_pct:>5.0f}% {r['sweep_max_gap_s']:>5} "
-        f"{r['firing_capacity_per_core']:>8.0f} {r['load_avg']:>4}  {verdict(r)}"
+        f"{r['firing_capacity_per_core']:>8.0f} {r['load_avg']:>4} {r.get('with_load', 0):>3}  {verdict(r)}"
     )
 
 
@@ -447,6 +495,7 @@ def run_stack(args: argparse.Namespace, stack: str) -> dict:
             roots["postgres"] = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
         result = measure(args, stack, procs, broker_url, CpuMeter(roots))
         result.update(
+            with_load=args.with_load,
             spread=args.spread,
             grace=args.grace,
             database_url=database_url,
@@ -824,7 +873,8 @@ def report(r: dict) -> None:
         f"  firing capacity     {r['firing_capacity_per_core']:.0f} deadlines a second per core "
         f"({r['cpu_ms_per_firing']} ms of CPU per firing; CPU seconds over {r['cpu_window_s']}s: "
         f"{r['cpu_seconds']})",
-        f"  machine             {os.cpu_count()} CPUs, mean 1-min load average while firing {r['load_avg']}",
+        f"  machine             {os.cpu_count()} CPUs, mean 1-min load average while firing {r['load_avg']}"
+        + (f", with {r['with_load']} CPU-bound process(es) beside the stack" if r.get("with_load") else ""),
     ]
     print("\n".join(lines), flush=True)
 
@@ -851,7 +901,8 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     if args.stack != "both":
         try:
-            result = run_stack(args, args.stack)
+            with cpu_hogs(args.with_load):
+                result = run_stack(args, args.stack)
         except KeyboardInterrupt:
             say("interrupted; everything started has been stopped")
             return 130

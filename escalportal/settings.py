@@ -368,10 +368,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Timers: the beat sweep interval; /healthz fails when the last sweep is older than three.
 TIMERS_SWEEP_INTERVAL = env_int("TIMERS_SWEEP_INTERVAL", 2, minimum=1)
 TIMERS_SWEEP_BATCH = env_int("TIMERS_SWEEP_BATCH", 200, minimum=1)
-# ETA tasks are only queued for deadlines due within this horizon; later ones are left to the
-# sweep, because Redis redelivers an unacknowledged message after the visibility timeout and
-# an ETA task waiting longer than that would run twice.
-TIMERS_ETA_HORIZON = env_int("TIMERS_ETA_HORIZON", max(CELERY_VISIBILITY_TIMEOUT - 300, 30), minimum=0)
+# ETA tasks are only queued for deadlines due within this many seconds of being scheduled; the
+# sweeper fires every deadline at its time anyway (it sleeps until the next one), so an ETA task
+# is a second way to be on time while a sweeper restarts, bought with a Celery task's CPU per
+# firing. Later ones are the sweeper's alone (bench/timers.py: twice the firings per core). It
+# must stay under the visibility timeout: Redis redelivers a message unacknowledged that long.
+TIMERS_ETA_HORIZON = env_int("TIMERS_ETA_HORIZON", min(10, CELERY_VISIBILITY_TIMEOUT - 1), minimum=0)
 if TIMERS_ETA_HORIZON >= CELERY_VISIBILITY_TIMEOUT:
     raise ConfigError("TIMERS_ETA_HORIZON must be shorter than CELERY_VISIBILITY_TIMEOUT")
 

@@ -24,12 +24,16 @@ with an update conditioned on its ``claim`` token. A duplicate task, a second wo
 retry sweep finds the row not due (leased) or no longer pending and leaves it alone. Holding
 ``select_for_update`` across the send would give the same guarantee on PostgreSQL, but on
 SQLite (where every write transaction locks the whole database) it would stall every other
-writer for as long as an SMTP server or webhook takes to answer. The one gap no design can
-close: a worker killed after the other side accepted the message but before the outcome is
-recorded. Its lease runs out and the message is sent again (at least once, never silently
-lost), with the same ``Message-ID`` / ``Idempotency-Key`` so the receiver can drop it. The lease
-outlasts a send (settings check it against the SMTP and webhook timeouts), so a slow send is
-not overtaken; a database outage after the send is ridden out by retrying the record (see
+writer for as long as an SMTP server or webhook takes to answer. A send is recorded the moment
+the other side accepts it, from inside the conversation (``channels``: on the mail server's 250
+to DATA, before QUIT; on a 2xx status line, before the body is read), so what fails after that
+is never a failed try. The one gap no design can close: a worker killed between the other side
+accepting and that record committing (the reply's way back and one small transaction, a few
+milliseconds), or while the record is being retried through a database outage. Its lease runs
+out and the message is sent again (at least once, never silently lost), with the same
+``Message-ID`` / ``Idempotency-Key`` so the receiver can drop it. The lease outlasts a send
+(settings check it against the SMTP and webhook timeouts), so a slow send is not overtaken; a
+database outage after the send is ridden out by retrying the record (see
 ``_record_persistently``), not the send.
 """
 
@@ -272,7 +276,7 @@ def notification_deliver(*, notification_id: int) -> DeliveryResult:
         note = _with_database_retries(_claim, notification_id)
         if note is None:
             return _with_database_retries(_why_not_claimed, notification_id)
-        result = _record_persistently(note, _send(note))
+        result = _send_and_record(note)
         if result.outcome != Outcome.RETRY or result.retry_in:
             return result
 
@@ -332,18 +336,37 @@ def _why_not_claimed(notification_id: int) -> DeliveryResult:
     )
 
 
-def _send(note: Notification) -> DeliveryError | None:
+def _send_and_record(note: Notification) -> DeliveryResult:
+    """Send, and record the outcome the moment it is known: a send is recorded from inside
+    the conversation, as soon as the other side has accepted it (``channels``: before SMTP's
+    QUIT, before an HTTP body is read), so a worker killed in the rest of the conversation does
+    not send it again. Whatever goes wrong after acceptance is not a failed try."""
     if note.method is None:
-        return DeliveryError(NO_METHODS, permanent=True)
+        return _record_persistently(note, DeliveryError(NO_METHODS, permanent=True))
     channel, address = note.method
+    recorded: list[DeliveryResult] = []
+    accepted = False
+
+    def on_accepted() -> None:
+        nonlocal accepted
+        accepted = True
+        recorded.append(_record_persistently(note, None))
+
     try:
-        channels.send(channel, address, note.subject, note.body, key=idempotency_key(note))
-    except DeliveryError as exc:
-        return exc
-    except Exception as exc:  # noqa: BLE001 - a sender's bug is a failed try, not a stuck row
-        log.exception("notification %s: %s to %s raised", note.pk, channel, address)
-        return DeliveryError(f"{type(exc).__name__}: {exc}")
-    return None
+        channels.send(
+            channel, address, note.subject, note.body, key=idempotency_key(note), accepted=on_accepted
+        )
+    except Exception as exc:
+        if accepted:
+            if not recorded:
+                raise  # recording gave up (a long database outage): left leased, sent again later
+            log.warning("notification %s: %s to %s accepted, then %r", note.pk, channel, address, exc)
+            return recorded[0]
+        if not isinstance(exc, DeliveryError):  # a sender's bug is a failed try, not a stuck row
+            log.exception("notification %s: %s to %s raised", note.pk, channel, address)
+            exc = DeliveryError(f"{type(exc).__name__}: {exc}")
+        return _record_persistently(note, exc)
+    return recorded[0] if recorded else _record_persistently(note, None)
 
 
 def idempotency_key(note: Notification) -> str:
@@ -376,6 +399,8 @@ def _record_persistently(note: Notification, error: DeliveryError | None) -> Del
 def _record(note: Notification, error: DeliveryError | None) -> DeliveryResult:
     """Write the attempt and move the row on, if this worker's claim still holds."""
     channel, address = note.method or ("", "")
+    if error is None and channel and connection.vendor == "postgresql":
+        return _record_sent_at_once(note, channel, address)
     changes, result = _after_success(channel, address) if error is None else _after_failure(note, error)
     with transaction.atomic():
         if channel:
@@ -394,6 +419,41 @@ def _record(note: Notification, error: DeliveryError | None) -> DeliveryResult:
         log.error("notification %s: claim %s was lost during the send", note.pk, note.claim)
         return DeliveryResult(Outcome.STALE)
     return result
+
+
+# A send the other side accepted, recorded on PostgreSQL in one statement that commits by itself:
+# the time a worker killed after the acceptance leaves it unrecorded (and so sent again) is one
+# round trip, not the four of BEGIN, INSERT, UPDATE and COMMIT. Both changes of ``_record``; every
+# statement in a WITH runs, read or not.
+RECORD_SENT_SQL = """
+WITH sent AS (
+    UPDATE {notification}
+    SET status = %s, sent_at = STATEMENT_TIMESTAMP(), sent_via_channel = %s, sent_via_address = %s,
+        attempts = attempts + 1
+    WHERE id = %s AND claim = %s AND status = %s
+    RETURNING id
+), attempt AS (
+    INSERT INTO {attempt} (notification_id, channel, address, ok, permanent, error)
+    VALUES (%s, %s, %s, true, false, '')
+)
+SELECT count(*) FROM sent
+"""
+
+
+def _record_sent_at_once(note: Notification, channel: str, address: str) -> DeliveryResult:
+    sql = RECORD_SENT_SQL.format(
+        notification=connection.ops.quote_name(Notification._meta.db_table),
+        attempt=connection.ops.quote_name(DeliveryAttempt._meta.db_table),
+    )
+    pending = Notification.Status.PENDING
+    params = [Notification.Status.SENT, channel, address, note.pk, note.claim, pending, note.pk, channel, address]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (updated,) = cursor.fetchone()
+    if updated != 1:
+        log.error("notification %s: claim %s was lost during the send", note.pk, note.claim)
+        return DeliveryResult(Outcome.STALE)
+    return DeliveryResult(Outcome.SENT)
 
 
 def _after_success(channel: str, address: str) -> tuple[dict, DeliveryResult]:

@@ -99,7 +99,7 @@ class TimersScheduler(PersistentScheduler):
         try:
             with publishing_refused(self.app):
                 result = sweep_due_deadlines(
-                    budget_seconds=float(settings.TIMERS_SWEEP_INTERVAL), follow_burst=True
+                    budget_seconds=float(settings.TIMERS_SWEEP_INTERVAL), keep_the_clock=True
                 )
         except Exception:  # noqa: BLE001 - logged; the next tick tries again
             log.exception("beat: the sweep run by beat failed")

@@ -113,9 +113,9 @@ def deadline_reschedule(*, deadline: Deadline, due_at: datetime) -> bool:
 
 
 def _enqueue_on_commit(deadline_id: int, token: int, due_at: datetime) -> None:
-    # Only deadlines due within the horizon get an ETA task: Redis redelivers a message still
-    # unacknowledged after the visibility timeout, so a long ETA would run twice (harmless,
-    # thanks to the token, but wasteful). The sweep takes everything else.
+    # Only deadlines due within the horizon (seconds) get an ETA task as well: the sweeper fires
+    # each at its time (``keep_the_clock``), and a Celery task per firing costs as much CPU as the
+    # firing. Near ones get both, so a sweeper restarting after a crash does not make them late.
     if due_at - timezone.now() > timedelta(seconds=settings.TIMERS_ETA_HORIZON):
         return
     transaction.on_commit(lambda: _enqueue(deadline_id, token, due_at))
@@ -221,14 +221,13 @@ class SweepResult:
     batches: int
 
 
-# A due row the ETA path has left this long is late: the sweep then stays on the burst.
-BEHIND_AFTER = 0.25
-# How often a sweep following a burst looks for newly due rows.
-BURST_POLL = 0.1
+# The longest a sweep keeping the clock sleeps before it looks again (for a deadline scheduled
+# meanwhile that is due sooner than the one it waits for).
+POLL = 0.1
 
 
 def sweep_due_deadlines(
-    *, batch_size: int | None = None, budget_seconds: float | None = None, follow_burst: bool = False
+    *, batch_size: int | None = None, budget_seconds: float | None = None, keep_the_clock: bool = False
 ) -> SweepResult:
     """Fire every due deadline, each in a transaction of its own, a batch of ids at a time.
 
@@ -237,14 +236,18 @@ def sweep_due_deadlines(
     that handler alone, so ETA tasks and web requests are not kept waiting behind a whole batch
     (bench/escalations.py: a sweeper holding 200 rows made 70 sessions wait on the audit lock
     and cut the firing rate by a quarter). A row someone else holds is theirs to fire. A sweep
-    busy with a burst beats the heartbeat every half interval, so /healthz sees it alive; the
-    time budget keeps one sweep from running into the next.
+    beats the heartbeat every half interval, so /healthz sees it alive; the time budget keeps
+    one sweep from running into the next.
 
-    ``follow_burst`` (the sweeper's task and beat's own sweep): when a due row had waited more
-    than ``BEHIND_AFTER``, the ETA path is not keeping up, so the sweep keeps looking every
-    ``BURST_POLL`` until its budget is spent, firing in this one process what the ETA tasks
-    would fire late; their copies then leave at the token check (one read each). Without it a
-    burst is swept once an interval, and deadlines wait up to an interval behind a busy pool.
+    ``keep_the_clock`` (the sweeper's task and beat's own sweep): while a deadline is due
+    before the budget runs out, the sweep stays and fires it at its time, sleeping until it (and
+    looking again every ``POLL`` in case a sooner one was scheduled meanwhile). Beat sends a
+    sweep every interval, so the sweeper is the clock: a deadline due later than
+    ``TIMERS_ETA_HORIZON`` after it was scheduled gets no ETA task at all, and a firing costs a
+    transaction, not a Celery task as well (bench/timers.py: Celery's own handling of an ETA
+    task cost as much CPU as the firing). With nothing due within the budget it returns at once,
+    so a worker that shares its pool with the sweep is not held. ETA tasks of near deadlines
+    race it; the loser leaves at the token check or the row lock.
     """
     batch_size = batch_size or settings.TIMERS_SWEEP_BATCH
     interval = settings.TIMERS_SWEEP_INTERVAL
@@ -252,13 +255,14 @@ def sweep_due_deadlines(
     started = time.monotonic()
     pulse = _Pulse(started)
     fired = failed = batches = 0
-    behind = False
     while True:
-        due = _due(batch_size)
+        left = budget - (time.monotonic() - started)
+        rows, looked_at = _due(batch_size, ahead=max(left, 0.0) if keep_the_clock else 0.0), time.monotonic()
         batches += 1
-        behind = behind or any(late > BEHIND_AFTER for _, late in due)
         taken = 0
-        for pk, _late in due:
+        for pk, late in rows:
+            if late < 0:
+                break  # not due yet: what is left of the list is later still
             outcome = deadline_fire(deadline_id=pk).outcome
             fired += outcome == Outcome.FIRED
             failed += outcome == Outcome.FAILED
@@ -268,15 +272,19 @@ def sweep_due_deadlines(
                 pulse.beat()
             if time.monotonic() - started >= budget:
                 break
+        left = budget - (time.monotonic() - started)
         # Done when the budget is spent (the next sweep carries on), or when nothing more is
-        # due or everything left is someone else's to fire, unless following a burst.
-        if time.monotonic() - started + (BURST_POLL if behind else 0) >= budget:
+        # due or everything left is someone else's to fire, unless keeping the clock.
+        if left <= 0:
             break
-        if len(due) == batch_size and taken:
+        if len(rows) == batch_size and taken:
             continue
-        if not (follow_burst and behind):
+        upcoming = [-late for _, late in rows if late < 0]
+        if not (keep_the_clock and upcoming):
             break
-        time.sleep(BURST_POLL)
+        time.sleep(max(0.0, min(upcoming[0] - (time.monotonic() - looked_at), POLL, left)))
+        if time.monotonic() - pulse.since >= interval / 2:
+            pulse.beat()
     pulse.beat()
     return SweepResult(fired, failed, batches)
 
@@ -294,10 +302,13 @@ class _Pulse:
         self.since, self.fired = now, 0
 
 
-def _due(batch_size: int) -> list[tuple[int, float]]:
-    """(id, seconds it has been due) of the longest-waiting due rows, by the database's clock."""
+def _due(batch_size: int, ahead: float = 0.0) -> list[tuple[int, float]]:
+    """(id, seconds it has been due) of the longest-waiting due rows, and of those due within
+    ``ahead`` seconds (negative: due in that many), earliest first, by the database's clock."""
     rows = (
-        Deadline.objects.filter(next_attempt_at__lte=Now(), fired_at=None, cancelled_at=None)
+        Deadline.objects.filter(
+            next_attempt_at__lte=Now() + timedelta(seconds=ahead), fired_at=None, cancelled_at=None
+        )
         .annotate(db_now=Now())
         .order_by("next_attempt_at")
         .values_list("pk", "next_attempt_at", "db_now")[:batch_size]

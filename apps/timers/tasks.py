@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from apps.timers.services import Outcome, deadline_fire, sweep_due_deadlines
 
@@ -19,5 +20,7 @@ def fire_deadline(self, deadline_id: int, token: int) -> str:
 
 @shared_task(name="timers.sweep_due_deadlines", acks_late=True, ignore_result=True)
 def sweep() -> dict:
-    result = sweep_due_deadlines(follow_burst=True)
+    # One interval each: beat publishes the next as this one ends, so the sweeper keeps the
+    # clock without a pause and without sweeps queueing up behind it.
+    result = sweep_due_deadlines(budget_seconds=float(settings.TIMERS_SWEEP_INTERVAL), keep_the_clock=True)
     return {"fired": result.fired, "failed": result.failed, "batches": result.batches}

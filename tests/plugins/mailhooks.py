@@ -18,7 +18,9 @@ for one test.
     ``wait_for(count, timeout=5)``: returns the messages once ``count`` have arrived, fails the
     test otherwise; ``fail_next(n, reply="451 4.3.0 Try again later")``: the next ``n``
     messages are refused at DATA with that reply (a 5xx reply is a permanent refusal) and not
-    recorded;
+    recorded; ``on_quit(check=None, delay=0)``: from then on, each QUIT runs ``check()`` (in a
+    thread of its own, so it may query the database) and keeps what it returns in ``quits``,
+    then answers after ``delay`` seconds (a server slow to say goodbye);
     ``host``, ``port``.
 
 ``webhook_server``
@@ -40,6 +42,7 @@ for one test.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -47,7 +50,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -113,6 +116,9 @@ class SMTPServer:
         self.envelopes: list[tuple[str, list[str]]] = []
         self._running = False
         self._controller = Controller(self, hostname=self.host, port=self.port)
+        self.quits: list = []
+        self._quit_check: Callable[[], object] | None = None
+        self._quit_delay = 0.0
 
     # aiosmtpd handler hook, called in the server's thread
     async def handle_DATA(self, server, session, envelope) -> str:
@@ -125,6 +131,16 @@ class SMTPServer:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self._received.append(message)
         return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        if self._quit_check is not None:
+            self.quits.append(await asyncio.to_thread(self._quit_check))
+        if self._quit_delay:
+            await asyncio.sleep(self._quit_delay)
+        return "221 Bye"
+
+    def on_quit(self, check: Callable[[], object] | None = None, delay: float = 0.0) -> None:
+        self._quit_check, self._quit_delay = check, delay
 
     @property
     def messages(self) -> list[EmailMessage]:

@@ -137,20 +137,35 @@ def test_a_handler_may_cancel_its_kind_and_schedule_the_next_without_cancelling_
     assert follow_up.subject_id == str(subject.pk) and follow_up.status == "pending"
 
 
-def test_a_sweep_following_a_burst_fires_what_comes_due_while_it_runs():
-    """The ETA path is behind (a row waited a second): the sweeper stays and fires the next
-    deadline at its time instead of leaving it to the next sweep an interval later."""
-    due(seconds_ago=1)
-    soon = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.4))
-    result = sweep_due_deadlines(budget_seconds=1.5, follow_burst=True)
-    assert result.fired == 2 and result.batches > 2
-    hit = ProbeHit.objects.get(deadline_id=soon.pk)
-    assert (hit.fired_at - soon.due_at).total_seconds() < 0.5
+def lateness(deadline: Deadline) -> float:
+    hit = ProbeHit.objects.get(deadline_id=deadline.pk)
+    return (hit.fired_at - deadline.due_at).total_seconds()
 
 
-def test_a_sweep_with_nothing_late_does_not_linger():
+def test_a_sweep_keeping_the_clock_fires_each_deadline_at_its_time():
+    """The sweeper is the clock: it sleeps until the next deadline rather than an interval."""
+    late = due(seconds_ago=1)
+    soon = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.3))
+    later = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.7))
+    result = sweep_due_deadlines(budget_seconds=1.2, keep_the_clock=True)
+    assert result.fired == 3
+    assert 0 <= lateness(soon) < 0.3 and 0 <= lateness(later) < 0.3
+    assert ProbeHit.objects.filter(deadline_id=late.pk).exists()
+
+
+def test_a_sweep_keeping_the_clock_stays_no_longer_than_its_budget_and_not_for_nothing():
+    soon = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.3))
+    far = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=5))
+    started = time.monotonic()
+    assert sweep_due_deadlines(budget_seconds=1.0, keep_the_clock=True).fired == 1
+    assert 0.3 <= time.monotonic() - started < 0.8  # left once nothing was due within its budget
+    assert ProbeHit.objects.filter(deadline_id=soon.pk).exists()
+    assert not ProbeHit.objects.filter(deadline_id=far.pk).exists()
+
+
+def test_a_sweep_not_keeping_the_clock_does_not_linger():
     due(seconds_ago=0)
     deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.4))
     started = time.monotonic()
-    assert sweep_due_deadlines(budget_seconds=1.5, follow_burst=True).fired == 1
+    assert sweep_due_deadlines(budget_seconds=1.5).fired == 1
     assert time.monotonic() - started < 0.4

@@ -25,7 +25,7 @@ def schedule(seconds: float = 10, **kwargs) -> Deadline:
 def test_it_queues_an_eta_task_on_commit_only(django_capture_on_commit_callbacks):
     with mock.patch("apps.timers.tasks.fire_deadline.apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            deadline = schedule(30)
+            deadline = schedule(5)
         apply_async.assert_not_called()  # nothing leaves before the transaction commits
         for callback in callbacks:
             callback()
@@ -37,6 +37,14 @@ def test_it_leaves_far_deadlines_to_the_sweep(settings, django_capture_on_commit
     with django_capture_on_commit_callbacks() as callbacks:
         schedule(3600)
     assert callbacks == []
+
+
+def test_by_default_only_deadlines_due_within_seconds_get_an_eta_task(django_capture_on_commit_callbacks):
+    """The sweeper keeps the clock; an ETA task is the second way only for what is due soon."""
+    with django_capture_on_commit_callbacks() as callbacks:
+        schedule(5)
+        schedule(60)
+    assert len(callbacks) == 1
 
 
 def test_it_refuses_an_unknown_kind():
