@@ -7,6 +7,9 @@ from zoneinfo import ZoneInfo
 
 from django import template
 from django.utils import dateformat, timezone
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 
 from apps.common.moments import timezone_names, zone_label
 
@@ -53,3 +56,37 @@ def _shown(value, tz, fmt: str) -> str:
         value = timezone.make_aware(value, timezone.get_default_timezone())
     local = value.astimezone(tz)
     return f"{dateformat.format(local, fmt)} {zone_label(local)}"
+
+
+_WORD_TAGS = {"del": ('<del class="text-danger-emphasis">', "</del>"), "ins": ('<ins class="text-success-emphasis">', "</ins>")}
+
+
+@register.simple_tag
+def changes_table(changes) -> str:
+    """The "Fields changed" table of one history entry (``apps.audit.diffs`` change dicts: field,
+    old, new and, for long text, a word diff), printed in Python: the history feed prints 50 of
+    these a page, and an include per entry cost more than the rest of the page's template."""
+    rows = []
+    for change in changes:
+        field = escape(capfirst(str(change["field"])))
+        head = f'<th scope="row" class="fw-semibold text-body-secondary ps-0 text-nowrap">{field}</th>'
+        if change.get("words"):
+            parts = []
+            for part in change["words"]:
+                opening, closing = _WORD_TAGS.get(part["op"], ("", ""))
+                parts.append(f"{opening}{conditional_escape(part['text'])}{closing} ")
+            cells = f'<td colspan="2" class="word-diff">{"".join(parts)}</td>'
+        else:
+            cells = (
+                f'<td><del class="text-danger-emphasis">{conditional_escape(change["old"])}</del></td>'
+                '<td><span aria-hidden="true" class="text-body-secondary">→</span> '
+                f'<ins class="text-success-emphasis">{conditional_escape(change["new"])}</ins></td>'
+            )
+        rows.append(f"<tr>{head}{cells}</tr>")
+    return mark_safe(  # noqa: S308 - every value escaped above
+        '<div class="table-responsive"><table class="table table-sm table-borderless mb-0 w-auto">'
+        '<caption class="visually-hidden">Fields changed</caption>'
+        '<thead class="visually-hidden"><tr><th scope="col">Field</th><th scope="col">Before</th>'
+        '<th scope="col">After</th></tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table></div>'
+    )
