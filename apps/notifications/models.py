@@ -42,7 +42,9 @@ class Notification(models.Model):
     # When the next try is due (database clock). A worker claims a row by pushing this past
     # the time its send can take (a lease), so the same column is backoff and lock.
     next_attempt_at = models.DateTimeField(db_default=Now())
-    claim = models.PositiveIntegerField(default=0, help_text="Bumped by every claim: the claimant's token")
+    claim = models.PositiveBigIntegerField(
+        default=0, help_text="The claimant's token: a random number drawn for every claim"
+    )
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     sent_via_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)

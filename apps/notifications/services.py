@@ -19,7 +19,7 @@ its lease (``NOTIFICATIONS_LEASE_SECONDS``, 30 s) has run out.
 
 Exactly once, and no lock held while talking to the outside world: a worker *claims* a row
 with a conditional update that pushes ``next_attempt_at`` past the time a send can take (a
-lease) and bumps ``claim``; it sends with no transaction open; then it *records* the outcome
+lease) and writes its own random token into ``claim``; it sends with no transaction open; then it *records* the outcome
 with an update conditioned on its ``claim`` token. A duplicate task, a second worker or the
 retry sweep finds the row not due (leased) or no longer pending and leaves it alone. Holding
 ``select_for_update`` across the send would give the same guarantee on PostgreSQL, but on
@@ -40,6 +40,7 @@ database outage after the send is ridden out by retrying the record (see
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -54,7 +55,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.template import Context
 from django.template.loader import get_template
@@ -273,7 +274,7 @@ def notification_deliver(*, notification_id: int) -> DeliveryResult:
     out of tries) the next one is tried straight away, each with its own claim. Must run
     outside any transaction, so the claim is committed before anything is sent."""
     while True:
-        note = _with_database_retries(_claim, notification_id)
+        note = _with_database_retries(partial(_claim, token=new_claim_token()), notification_id)
         if note is None:
             return _with_database_retries(_why_not_claimed, notification_id)
         result = _send_and_record(note)
@@ -310,13 +311,23 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS)
 
 
-def _claim(notification_id: int) -> Notification | None:
-    claimed = Notification.objects.filter(
-        pk=notification_id, status=Notification.Status.PENDING, next_attempt_at__lte=Now()
-    ).update(claim=F("claim") + 1, next_attempt_at=Now() + _lease())
-    if claimed != 1:
-        return None  # not pending, not due, or another worker got there first
-    return Notification.objects.get(pk=notification_id)
+def new_claim_token() -> int:
+    """A claimant's token: 63 random bits, so two claims never draw the same one."""
+    return secrets.randbelow(2**63 - 1) + 1
+
+
+def _claim(notification_id: int, *, token: int | None = None) -> Notification | None:
+    """Lease the row if it is due, or if it is already this claimant's: a retry after a database
+    error (the claim committed, then the connection dropped before the row was read back, or
+    before the update's reply arrived) finds its own token and goes on, where a counter bumped
+    by each claim could not tell its own lease from another worker's and would leave the row
+    until the lease ran out."""
+    token = token or new_claim_token()
+    Notification.objects.filter(
+        Q(next_attempt_at__lte=Now()) | Q(claim=token), pk=notification_id, status=Notification.Status.PENDING
+    ).update(claim=token, next_attempt_at=Now() + _lease())
+    # not pending, not due, or another worker got there first:
+    return Notification.objects.filter(pk=notification_id, claim=token, status=Notification.Status.PENDING).first()
 
 
 def _why_not_claimed(notification_id: int) -> DeliveryResult:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from apps.notifications import services
 from apps.notifications.models import DeliveryAttempt, Notification
@@ -48,12 +48,47 @@ def test_a_worker_that_lost_its_claim_cannot_record_over_the_new_claimant(webhoo
     slow = services._claim(note.pk)
     make_due(note)  # its lease ran out (say the worker hung) ...
     fresh = services._claim(note.pk)  # ... and another worker took the row over
-    assert fresh.claim == slow.claim + 1
+    assert fresh.claim != slow.claim
 
     assert services._record(slow, None).outcome == Outcome.STALE
     note.refresh_from_db()
     assert note.status == "pending"  # still the new claimant's to record
     assert services._record(fresh, None).outcome == Outcome.SENT
+
+
+@pytest.mark.django_db
+def test_a_claim_whose_row_could_not_be_read_back_is_taken_up_again_by_its_claimant(webhook_server, monkeypatch):
+    """The claim committed, then the database went away before the row was read back: the
+    retry finds its own token and sends now, not once the lease (30 s) has run out."""
+    note = probe(("chat_webhook", webhook_server.url("/hook")))
+    real_claim, calls = services._claim, []
+
+    def claim_then_lose_the_connection(notification_id, *, token=None):
+        calls.append(token)
+        row = real_claim(notification_id, token=token)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return row
+
+    monkeypatch.setattr(services, "_claim", claim_then_lose_the_connection)
+    monkeypatch.setattr(services, "CLAIM_RETRY_DELAYS", (0.01,))
+
+    assert notification_deliver(notification_id=note.pk).outcome == Outcome.SENT
+    assert len(calls) == 2 and calls[0] == calls[1]  # the retry kept the claimant's token
+    assert len(webhook_server.requests) == 1
+    note.refresh_from_db()
+    assert note.status == "sent"
+
+
+@pytest.mark.django_db
+def test_a_claimant_token_takes_its_own_lease_but_never_another_workers(webhook_server):
+    note = probe(("chat_webhook", webhook_server.url("/hook")))
+    mine = services._claim(note.pk, token=41)
+    assert mine is not None and mine.claim == 41
+    assert services._claim(note.pk, token=41) is not None  # a retry of the same claim
+    assert services._claim(note.pk, token=42) is None  # another worker: leased
+    note.refresh_from_db()
+    assert note.claim == 41
 
 
 @pytest.mark.django_db

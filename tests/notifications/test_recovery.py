@@ -27,11 +27,11 @@ def flaky_claim(monkeypatch, failures: int) -> list[int]:
     monkeypatch.setattr(services, "CLAIM_RETRY_DELAYS", (0.01,) * 5)
     real, failed = services._claim, []
 
-    def claim(notification_id):
+    def claim(notification_id, *, token=None):
         if len(failed) < failures:
             failed.append(notification_id)
             raise OperationalError("the database system is starting up")
-        return real(notification_id)
+        return real(notification_id, token=token)
 
     monkeypatch.setattr(services, "_claim", claim)
     return failed
