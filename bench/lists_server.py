@@ -11,12 +11,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 from django.contrib import admin
 from django.db import connections
 
 from apps.escalations.models import Escalation
+
+# BENCH_LOG_QUERIES_OVER=N: print the statements of every request that ran more than N queries to
+# the gunicorn log (to find what a page that runs more queries than its peers runs).
+LOG_QUERIES_OVER = int(os.environ["BENCH_LOG_QUERIES_OVER"]) if os.environ.get("BENCH_LOG_QUERIES_OVER") else None
 
 
 class BenchHeadersMiddleware:
@@ -25,6 +31,7 @@ class BenchHeadersMiddleware:
 
     def __call__(self, request):
         counts = {"n": 0, "s": 0.0}
+        statements = []
 
         def count(execute, sql, params, many, context):
             t0 = time.perf_counter()
@@ -33,10 +40,15 @@ class BenchHeadersMiddleware:
             finally:
                 counts["n"] += 1
                 counts["s"] += time.perf_counter() - t0
+                statements.append(sql)
 
         cpu0 = time.process_time()
         with connections["default"].execute_wrapper(count):
             response = self.get_response(request)
+        if LOG_QUERIES_OVER is not None and counts["n"] > LOG_QUERIES_OVER:
+            print(f"BENCH {request.get_full_path()}: {counts['n']} queries", file=sys.stderr)
+            for sql in statements:
+                print(f"BENCH   {sql[:400]}", file=sys.stderr)
         response["X-Bench-Queries"] = str(counts["n"])
         response["X-Bench-DB-ms"] = f"{counts['s'] * 1000:.2f}"
         response["X-Bench-CPU-ms"] = f"{(time.process_time() - cpu0) * 1000:.2f}"

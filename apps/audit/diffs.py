@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -526,9 +527,17 @@ def _display(field, value, names: dict, formatter: Callable | None) -> str:
         model = field.related_model
         shown = sorted(names[(model, i)] if (model, i) in names else f"#{i} (deleted)" for i in ids)
         return ", ".join(shown)
-    if getattr(field, "flatchoices", None):
-        return str(dict(field.flatchoices).get(value, value))
+    labels = _choice_labels(field)
+    if labels:
+        return str(labels.get(value, value))
     return _plain(value)
+
+
+@functools.cache
+def _choice_labels(field) -> dict:
+    """A field's choices by value; ``Field.flatchoices`` flattens them again on every access (a
+    feed page displays a few hundred values)."""
+    return dict(getattr(field, "flatchoices", None) or ())
 
 
 def _plain(value) -> str:

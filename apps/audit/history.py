@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.dispatch import receiver
+from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import pre_create_historical_record
 
@@ -19,11 +20,35 @@ class HistoryActorMixin(models.Model):
         abstract = True
 
 
+class _OnceBuiltHistoryDescriptor(HistoryDescriptor):
+    """``Model.history`` with its manager class built once. simple-history's descriptor calls
+    ``Manager.from_queryset()`` (a new class, every queryset method copied onto it) on every
+    access: about half a millisecond each, a tenth of the history feed's CPU."""
+
+    def __get__(self, instance, owner):
+        manager = self.__dict__.get("_manager_with_queryset")
+        if manager is None:
+            manager = self._manager_with_queryset = self.manager_class.from_queryset(self.queryset_class)
+        return manager(self.model, instance)
+
+
+class TrackedHistoricalRecords(HistoricalRecords):
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        history = sender.__dict__.get(self.manager_name)
+        if type(history) is HistoryDescriptor:  # this sender is the tracked model
+            history.__class__ = _OnceBuiltHistoryDescriptor
+            for field in self.m2m_models:
+                m2m = history.model.__dict__.get(field.name)
+                if type(m2m) is HistoryDescriptor:
+                    m2m.__class__ = _OnceBuiltHistoryDescriptor
+
+
 def tracked_history(**kwargs) -> HistoricalRecords:
     """``HistoricalRecords`` whose actor survives the deletion of the account."""
     kwargs.setdefault("history_user_id_field", models.BigIntegerField(null=True, blank=True))
     kwargs.setdefault("bases", [HistoryActorMixin])
-    return HistoricalRecords(**kwargs)
+    return TrackedHistoricalRecords(**kwargs)
 
 
 @receiver(pre_create_historical_record)
