@@ -19,9 +19,9 @@ from apps.approvals.models import ApprovalRequest
 from apps.approvals.tables import DecisionTable
 from apps.common.errors import Conflict
 from apps.common.forms import apply_errors, error_dict
-from apps.common.keyset import KeysetPage, kept_params, requested_page
+from apps.common.keyset import KeysetPage, keyset_pages, requested_page
 from apps.common.moments import shown
-from apps.common.pagination import MAX_ECHO, refused_filters
+from apps.common.pagination import refused_filters
 from apps.common.params import InvalidParameter, int_param
 from apps.exports.respond import export_response
 from apps.policies.selectors import open_freezes
@@ -170,19 +170,16 @@ def decision_log(request):
         return _export(request)
     log_filter = DecisionFilter(request.GET or None, queryset=selectors.decision_log(request.user))
     refused = refused_filters(request, log_filter)  # said beside each field; no rows rather than wrong rows
-    jump_error, page = "", KeysetPage([], None, None)
+    refusal, page = None, KeysetPage([], None, None)
     if not refused:
         try:
             page = requested_page(request.GET, selectors.log_page_rows(log_filter.qs), size=LOG_PAGE)
         except InvalidParameter as exc:
-            jump_error, refused = str(exc), True
+            refusal, refused = exc, True
     context = {
         "filter": log_filter,
         "table": DecisionTable(page.rows),
-        "page": page,
-        "jump": request.GET.get("from", "")[:MAX_ECHO],
-        "jump_error": jump_error,
-        "keep": kept_params(request.GET),
+        **keyset_pages(request.GET, page, refusal=refusal),
     }
     return render(request, "approvals/log.html", context, status=400 if refused else 200)
 

@@ -29,7 +29,9 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.formats import date_format
 
+from apps.common.pagination import MAX_ECHO
 from apps.common.params import InvalidParameter
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -234,3 +236,44 @@ def _past(key: str, position: Position, *, forward: bool, order: Keyset):
 
 def _position(row, order: Keyset) -> Position:
     return Position(order.value(row), row.id)
+
+
+# --- what a keyset list's page says ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Way:
+    """The words of one order of a keyset list, for its heading and its page links."""
+
+    heading: str
+    jumped: str  # the heading after "Go to date"; {} is the date
+    onward: str  # the link to the next page
+    back: str  # the link to the page before
+    first: str  # the link to the first page
+
+
+NEWEST_FIRST_WAY = Way("Newest first", "Newest first, from {} back", "Older", "Newer", "Newest")
+
+
+def keyset_pages(
+    params: QueryDict, page: KeysetPage, *, refusal: InvalidParameter | None = None, way: Way = NEWEST_FIRST_WAY
+) -> dict:
+    """The context ``includes/keyset_list.html`` prints around a keyset list's table: the
+    heading in the list's order (or from the date gone to), the "Go to date" field with the
+    list's other parameters kept beside it, the refusal of a position or date that did not parse
+    (the field marked when it was the date), and the page links keeping filters and order."""
+    return {
+        "page": page,
+        "way": way,
+        "heading": way.jumped.format(date_format(page.jumped_to, "j F Y")) if page.jumped_to else way.heading,
+        "jump": params.get(FROM, "")[:MAX_ECHO],
+        "refusal": str(refusal or ""),
+        "jump_refused": refusal is not None and refusal.name == FROM,
+        "keep": kept_params(params),
+        "kept": [
+            (name, value)
+            for name, values in params.lists()
+            for value in values
+            if name not in (AFTER, BEFORE, FROM) and value
+        ],
+    }

@@ -9,7 +9,6 @@ with what happened in plain words.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -18,15 +17,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from apps.accounts.access import authenticated, requires
 from apps.accounts.roles import Cap
 from apps.common.errors import Conflict
 from apps.common.forms import apply_errors, error_dict
-from apps.common.keyset import AFTER, BEFORE, FROM, KeysetPage, kept_params
-from apps.common.pagination import MAX_ECHO, refused_filters
+from apps.common.keyset import NEWEST_FIRST_WAY, KeysetPage, Way, keyset_pages
+from apps.common.pagination import refused_filters
 from apps.common.params import InvalidParameter
 from apps.escalations import selectors, services
 from apps.escalations.filters import EscalationFilter
@@ -50,19 +48,8 @@ def dashboard(request):
     )
 
 
-@dataclass(frozen=True)
-class Way:
-    """The words of one of the list's orders (``selectors.LIST_ORDERS``)."""
-
-    heading: str
-    jumped: str  # the heading after "Go to date"; {} is the date
-    onward: str  # the link to the next page
-    back: str  # the link to the page before
-    first: str  # the link to the first page
-
-
-WAYS = {
-    "-raised_at": Way("Newest first", "Newest first, from {} back", "Older", "Newer", "Newest"),
+WAYS = {  # the words of each of the list's orders (``selectors.LIST_ORDERS``)
+    "-raised_at": NEWEST_FIRST_WAY,
     "raised_at": Way("Oldest first", "Oldest first, from {} on", "Newer", "Older", "Oldest"),
     "next_due_at": Way(
         "Next deadline first, then those with no clock running",
@@ -99,24 +86,11 @@ def escalation_list(request):
             refusal, refused = exc, True
     table = EscalationTable(page.rows)
     table.sorted_as(sort)
-    way = WAYS[sort]
     context = {
         "filter": esc_filter,
         "table": table,
-        "page": page,
-        "heading": way.jumped.format(date_format(page.jumped_to, "j F Y")) if page.jumped_to else way.heading,
-        "way": way,
         "sort": "" if sort == selectors.LIST_ORDER else sort,
-        "jump": request.GET.get(FROM, "")[:MAX_ECHO],
-        "refusal": str(refusal or ""),
-        "jump_refused": refusal is not None and refusal.name == FROM,
-        "keep": kept_params(request.GET),
-        "kept": [
-            (name, value)
-            for name, values in request.GET.lists()
-            for value in values
-            if name not in (AFTER, BEFORE, FROM) and value
-        ],
+        **keyset_pages(request.GET, page, refusal=refusal, way=WAYS[sort]),
     }
     return render(request, "escalations/list.html", context, status=400 if refused else 200)
 

@@ -106,7 +106,7 @@ def test_a_position_or_date_that_does_not_parse_is_a_400_naming_it(client, org, 
     assert f"The “{name}” parameter {rule}" in unescape(html)
     assert reasons(html) == []  # no rows rather than rows from somewhere else
     if name == "from":
-        assert 'aria-describedby="log-from-error"' in html
+        assert 'aria-describedby="log-refusal"' in html
 
 
 def test_every_page_costs_the_same_queries(client, org):
