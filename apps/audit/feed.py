@@ -204,7 +204,6 @@ def feed_page(
     for src, entries in zip(shown, found, strict=True):
         for entry in entries:
             entry["source"] = src
-            entry["object_url"] = src.url(entry["object_id"]) if src.url else ""
             page.append(entry)
     page.sort(key=lambda e: (e["date"], e["source"].key, e["history_id"]), reverse=True)
     if reads:

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from django import template
 from django.utils import dateformat, timezone
-from django.utils.html import conditional_escape, escape
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
+from apps.common.html import escaped
 from apps.common.moments import timezone_names, zone_label
 
 register = template.Library()
@@ -74,13 +75,13 @@ def changes_table(changes) -> str:
             parts = []
             for part in change["words"]:
                 opening, closing = _WORD_TAGS.get(part["op"], ("", ""))
-                parts.append(f"{opening}{conditional_escape(part['text'])}{closing} ")
+                parts.append(f"{opening}{escaped(part['text'])}{closing} ")
             cells = f'<td colspan="2" class="word-diff">{"".join(parts)}</td>'
         else:
             cells = (
-                f'<td><del class="text-danger-emphasis">{conditional_escape(change["old"])}</del></td>'
+                f'<td><del class="text-danger-emphasis">{escaped(change["old"])}</del></td>'
                 '<td><span aria-hidden="true" class="text-body-secondary">→</span> '
-                f'<ins class="text-success-emphasis">{conditional_escape(change["new"])}</ins></td>'
+                f'<ins class="text-success-emphasis">{escaped(change["new"])}</ins></td>'
             )
         rows.append(f"<tr>{head}{cells}</tr>")
     return mark_safe(  # noqa: S308 - every value escaped above
