@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -486,7 +485,7 @@ def _initial_values(row, tracked, excluded: set[str]) -> list[tuple[str, Any, An
 def _shown(tracked, name: str, old, new, names: dict, formatters: dict) -> dict:
     field = tracked._meta.get_field(name)
     shown = {
-        "field": str(field.verbose_name),
+        "field": _facts(field).label,
         "name": name,
         "old": _display(field, old, names, formatters.get(name)),
         "new": _display(field, new, names, formatters.get(name)),
@@ -522,22 +521,39 @@ def _display(field, value, names: dict, formatter: Callable | None) -> str:
         return EMPTY
     if formatter is not None:
         return formatter(value)
-    if field.is_relation:
+    facts = _facts(field)
+    if facts.related_model is not None:
         ids = value if isinstance(value, list) else [value]
-        model = field.related_model
+        model = facts.related_model
         shown = sorted(names[(model, i)] if (model, i) in names else f"#{i} (deleted)" for i in ids)
         return ", ".join(shown)
-    labels = _choice_labels(field)
-    if labels:
-        return str(labels.get(value, value))
+    if facts.labels:
+        return str(facts.labels.get(value, value))
     return _plain(value)
 
 
-@functools.cache
-def _choice_labels(field) -> dict:
-    """A field's choices by value; ``Field.flatchoices`` flattens them again on every access (a
-    feed page displays a few hundred values)."""
-    return dict(getattr(field, "flatchoices", None) or ())
+@dataclass(frozen=True)
+class _FieldFacts:
+    label: str  # the verbose name
+    related_model: type | None  # a relation's model
+    labels: dict  # a field with choices: the label of each value
+
+
+_field_facts: dict[int, _FieldFacts] = {}
+
+
+def _facts(field) -> _FieldFacts:
+    """What displaying a field's values needs, worked out once per field (fields live as long
+    as the process): ``Field.flatchoices`` flattens the choices again on every access, and a
+    verbose name is a lazy translation; a feed page displays a few hundred values."""
+    facts = _field_facts.get(id(field))
+    if facts is None:
+        facts = _field_facts[id(field)] = _FieldFacts(
+            label=str(field.verbose_name),
+            related_model=field.related_model if field.is_relation else None,
+            labels=dict(getattr(field, "flatchoices", None) or ()),
+        )
+    return facts
 
 
 def _plain(value) -> str:

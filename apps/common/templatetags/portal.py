@@ -7,9 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django import template
 from django.utils import dateformat, timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.text import capfirst
 
 from apps.common.html import escaped
 from apps.common.moments import timezone_names, zone_label
@@ -69,7 +67,8 @@ def changes_table(changes) -> str:
     these a page, and an include per entry cost more than the rest of the page's template."""
     rows = []
     for change in changes:
-        field = escape(capfirst(str(change["field"])))
+        name = str(change["field"])
+        field = escaped(name[:1].upper() + name[1:])  # capfirst, without its lazy wrapper
         head = f'<th scope="row" class="fw-semibold text-body-secondary ps-0 text-nowrap">{field}</th>'
         if change.get("words"):
             parts = []
