@@ -149,7 +149,7 @@ def test_a_sweep_keeping_the_clock_fires_each_deadline_at_its_time():
     later = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.7))
     result = sweep_due_deadlines(budget_seconds=1.2, keep_the_clock=True)
     assert result.fired == 3
-    assert 0 <= lateness(soon) < 0.3 and 0 <= lateness(later) < 0.3
+    assert 0 <= lateness(soon) < 0.35 and 0 <= lateness(later) < 0.35  # the next was 0.4 s after
     assert ProbeHit.objects.filter(deadline_id=late.pk).exists()
 
 
@@ -157,15 +157,17 @@ def test_a_sweep_keeping_the_clock_stays_no_longer_than_its_budget_and_not_for_n
     soon = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.3))
     far = deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=5))
     started = time.monotonic()
-    assert sweep_due_deadlines(budget_seconds=1.0, keep_the_clock=True).fired == 1
-    assert 0.3 <= time.monotonic() - started < 0.8  # left once nothing was due within its budget
+    assert sweep_due_deadlines(budget_seconds=2.5, keep_the_clock=True).fired == 1
+    # Left once nothing more was due within its budget, not at the budget's end (room for a slow,
+    # busy machine between the two).
+    assert 0.3 <= time.monotonic() - started < 1.5
     assert ProbeHit.objects.filter(deadline_id=soon.pk).exists()
     assert not ProbeHit.objects.filter(deadline_id=far.pk).exists()
 
 
 def test_a_sweep_not_keeping_the_clock_does_not_linger():
     due(seconds_ago=0)
-    deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=0.4))
+    deadline_schedule(kind="probe", due_at=timezone.now() + timedelta(seconds=1.2))
     started = time.monotonic()
-    assert sweep_due_deadlines(budget_seconds=1.5).fired == 1
-    assert time.monotonic() - started < 0.4
+    assert sweep_due_deadlines(budget_seconds=2.5).fired == 1
+    assert time.monotonic() - started < 1.0  # did not wait for the next one
