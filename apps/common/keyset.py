@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from apps.common.pagination import MAX_ECHO
-from apps.common.params import InvalidParameter
+from apps.common.params import InvalidParameter, shown_value
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Stand-ins for "no value" in a nullable keyset column: past every real date either way.
@@ -255,6 +255,16 @@ class Way:
 NEWEST_FIRST_WAY = Way("Newest first", "Newest first, from {} back", "Older", "Newer", "Newest")
 
 
+def _refusal_said(params: QueryDict, refusal: InvalidParameter | None) -> str:
+    """A refused date is said by the field's label, the one the person typed it into; a position
+    (``cursor``, ``newer``: only links carry them) by its parameter."""
+    if refusal is None:
+        return ""
+    if refusal.name == FROM:
+        return f"Go to date {refusal.rule} (got {shown_value(params.get(FROM, ''))})."
+    return str(refusal)
+
+
 def keyset_pages(
     params: QueryDict, page: KeysetPage, *, refusal: InvalidParameter | None = None, way: Way = NEWEST_FIRST_WAY
 ) -> dict:
@@ -267,7 +277,7 @@ def keyset_pages(
         "way": way,
         "heading": way.jumped.format(date_format(page.jumped_to, "j F Y")) if page.jumped_to else way.heading,
         "jump": params.get(FROM, "")[:MAX_ECHO],
-        "refusal": str(refusal or ""),
+        "refusal": _refusal_said(params, refusal),
         "jump_refused": refusal is not None and refusal.name == FROM,
         "keep": kept_params(params),
         "kept": [

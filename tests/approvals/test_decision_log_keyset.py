@@ -103,7 +103,8 @@ def test_a_position_or_date_that_does_not_parse_is_a_400_naming_it(client, org, 
     response = client.get(reverse("approvals:log"), {name: value})
     html = response.content.decode()
     assert response.status_code == 400
-    assert f"The “{name}” parameter {rule}" in unescape(html)
+    said = f"Go to date {rule} (got {value!r})" if name == "from" else f"The “{name}” parameter {rule}"
+    assert said in unescape(html)  # a typed date by its field's label, a link's position by name
     assert reasons(html) == []  # no rows rather than rows from somewhere else
     if name == "from":
         assert 'aria-describedby="log-refusal"' in html
