@@ -13,7 +13,7 @@ A method that fails is tried again after each of ``settings.NOTIFICATIONS_RETRY_
 failure (a 4xx from a webhook, no SMS gateway configured, a refused mailbox) moves to the next
 method at once. When every method is exhausted the notification is FAILED, and says why, on
 the escalation's timeline. A database error is not the contact method failing: claiming is
-retried for a few seconds in the worker, then left to the retry sweep (every
+retried for about 30 s in the worker, then left to the retry sweep (every
 ``NOTIFICATIONS_SWEEP_INTERVAL`` seconds), which also picks up a killed worker's message once
 its lease (``NOTIFICATIONS_LEASE_SECONDS``, 30 s) has run out.
 
@@ -283,8 +283,11 @@ def notification_deliver(*, notification_id: int) -> DeliveryResult:
 
 
 # A database error before anything was sent (claiming) is not the contact method failing: try
-# again for about 8 s (a restart, a failover), then give up and leave the row to the retry sweep.
-CLAIM_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
+# again, every 2 s after the first few, for about 30 s (a restart, a failover), then give up and
+# leave the row to the retry sweep. Long enough that a claim that committed just as the
+# connection dropped is taken up again by its own claimant (its token) once the database is
+# back, rather than waiting out its lease (30 s) and the sweep's grace.
+CLAIM_RETRY_DELAYS = (0.25, 0.5, 1.0, *(2.0,) * 14)
 
 
 def _with_database_retries(read_or_claim, notification_id: int):
