@@ -345,7 +345,11 @@ def test_the_auditor_filters_and_exports_the_decision_log(page, sign_in, size, r
 
     filters = page.get_by_role("button", name="Filter", exact=True).first
     if size == "phone":
+        page.wait_for_load_state()  # Bootstrap's script (deferred) is what opens the fold
         filters.click()  # folded away below tablet width
+        # Opened, not opening: a click during Bootstrap's collapse transition can land where the
+        # button was a frame before (seen once in CI on a loaded machine).
+        expect(page.locator("#filters")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
     page.get_by_label("Outcome").select_option(label="Approved")
     page.locator("#filters").get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"[?&]outcome=approved"))
