@@ -19,9 +19,10 @@ its lease (``NOTIFICATIONS_LEASE_SECONDS``, 30 s) has run out.
 
 Exactly once, and no lock held while talking to the outside world: a worker *claims* a row
 with a conditional update that pushes ``next_attempt_at`` past the time a send can take (a
-lease) and writes its own random token into ``claim``; it sends with no transaction open; then it *records* the outcome
-with an update conditioned on its ``claim`` token. A duplicate task, a second worker or the
-retry sweep finds the row not due (leased) or no longer pending and leaves it alone. Holding
+lease) and writes its own random token into ``claim``; it sends with no transaction open; then
+it *records* the outcome with an update conditioned on that token. A duplicate task, a second
+worker or the retry sweep finds the row not due (leased) or no longer pending and leaves it
+alone. Holding
 ``select_for_update`` across the send would give the same guarantee on PostgreSQL, but on
 SQLite (where every write transaction locks the whole database) it would stall every other
 writer for as long as an SMTP server or webhook takes to answer. A send is recorded the moment
@@ -315,7 +316,7 @@ def _lease() -> timedelta:
 
 
 def new_claim_token() -> int:
-    """A claimant's token: 63 random bits, so two claims never draw the same one."""
+    """A claimant's token: 63 random bits (two claims drawing the same one: one in 2**63)."""
     return secrets.randbelow(2**63 - 1) + 1
 
 
