@@ -22,10 +22,9 @@ with a conditional update that pushes ``next_attempt_at`` past the time a send c
 lease) and writes its own random token into ``claim``; it sends with no transaction open; then
 it *records* the outcome with an update conditioned on that token. A duplicate task, a second
 worker or the retry sweep finds the row not due (leased) or no longer pending and leaves it
-alone. Holding
-``select_for_update`` across the send would give the same guarantee on PostgreSQL, but on
-SQLite (where every write transaction locks the whole database) it would stall every other
-writer for as long as an SMTP server or webhook takes to answer. A send is recorded the moment
+alone. Holding ``select_for_update`` across the send would give the same guarantee on
+PostgreSQL, but on SQLite (where every write transaction locks the whole database) it would
+stall every other writer for as long as an SMTP server or webhook takes to answer. A send is recorded the moment
 the other side accepts it, from inside the conversation (``channels``: on the mail server's 250
 to DATA, before QUIT; on a 2xx status line, before the body is read), so what fails after that
 is never a failed try. The one gap no design can close: a worker killed between the other side
