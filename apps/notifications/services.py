@@ -17,24 +17,23 @@ retried for about 30 s in the worker, then left to the retry sweep (every
 ``NOTIFICATIONS_SWEEP_INTERVAL`` seconds), which also picks up a killed worker's message once
 its lease (``NOTIFICATIONS_LEASE_SECONDS``, 30 s) has run out.
 
-Exactly once, and no lock held while talking to the outside world: a worker *claims* a row
-with a conditional update that pushes ``next_attempt_at`` past the time a send can take (a
-lease) and writes its own random token into ``claim``; it sends with no transaction open; then
-it *records* the outcome with an update conditioned on that token. A duplicate task, a second
-worker or the retry sweep finds the row not due (leased) or no longer pending and leaves it
-alone. Holding ``select_for_update`` across the send would give the same guarantee on
-PostgreSQL, but on SQLite (where every write transaction locks the whole database) it would
-stall every other writer for as long as an SMTP server or webhook takes to answer. A send is recorded the moment
-the other side accepts it, from inside the conversation (``channels``: on the mail server's 250
-to DATA, before QUIT; on a 2xx status line, before the body is read), so what fails after that
-is never a failed try. The one gap no design can close: a worker killed between the other side
-accepting and that record committing (the reply's way back and one small transaction, a few
-milliseconds), or while the record is being retried through a database outage. Its lease runs
-out and the message is sent again (at least once, never silently lost), with the same
-``Message-ID`` / ``Idempotency-Key`` so the receiver can drop it. The lease outlasts a send
-(settings check it against the SMTP and webhook timeouts), so a slow send is not overtaken; a
-database outage after the send is ridden out by retrying the record (see
-``_record_persistently``), not the send.
+Exactly once, and no lock held while talking to the outside world: a worker *claims* a row with
+a conditional update that pushes ``next_attempt_at`` past the time a send can take (a lease) and
+writes its own random token into ``claim``; it sends with no transaction open; then it *records*
+the outcome with an update conditioned on that token. A duplicate task, a second worker or the
+retry sweep finds the row not due (leased) or no longer pending and leaves it alone. Holding
+``select_for_update`` across the send would give the same guarantee on PostgreSQL, but on SQLite
+(where every write transaction locks the whole database) it would stall every other writer for
+as long as an SMTP server or webhook takes to answer. A send is recorded the moment the other
+side accepts it, from inside the conversation (``channels``: on the mail server's 250 to DATA,
+before QUIT; on a 2xx status line, before the body is read), so what fails after that is never a
+failed try. The one gap no design can close: a worker killed between the other side accepting
+and that record committing (the reply's way back and one small transaction, a few milliseconds),
+or while the record is being retried through a database outage. Its lease runs out and the
+message is sent again (at least once, never silently lost), with the same ``Message-ID`` /
+``Idempotency-Key`` so the receiver can drop it. The lease outlasts a send (settings check it
+against the SMTP and webhook timeouts), so a slow send is not overtaken; a database outage after
+the send is ridden out by retrying the record (see ``_record_persistently``), not the send.
 """
 
 from __future__ import annotations
