@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.audit.diffs import Wanted, entries_of, register_name
+from apps.common.moments import start_of_day
 
 PAGE_SIZE = 50
 
@@ -104,10 +105,6 @@ class Cursor:
         return cls(at, parts[1], int(parts[2])) if at and timezone.is_aware(at) else None
 
 
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-
-
 def _rows(src: HistorySource, user, query: FeedQuery, cursor: Cursor | None):
     rule = src.scope(user)
     if rule is None:
@@ -116,9 +113,9 @@ def _rows(src: HistorySource, user, query: FeedQuery, cursor: Cursor | None):
     if query.user_ids is not None:
         qs = qs.filter(history_user_id__in=query.user_ids)
     if query.since:
-        qs = qs.filter(history_date__gte=_start_of(query.since))
+        qs = qs.filter(history_date__gte=start_of_day(query.since))
     if query.until:
-        qs = qs.filter(history_date__lt=_start_of(query.until + timedelta(days=1)))
+        qs = qs.filter(history_date__lt=start_of_day(query.until + timedelta(days=1)))
     if query.object_id is not None:
         qs = qs.filter(**{src.model._meta.pk.attname: query.object_id})
     if cursor is not None:

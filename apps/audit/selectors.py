@@ -9,16 +9,16 @@ the rows, their actors' names (one query) and one query per kind of object linke
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from apps.audit.labels import action_label, read_actions, summarise, target_urls, type_label
 from apps.audit.models import AuditEvent, ChainVerification
 from apps.audit.scopes import reader_rule
 from apps.common.csvexport import chunked_rows
+from apps.common.moments import start_of_day
 
 PAGE_SIZE = 50
 MAX_PEOPLE = 200  # a name matching more accounts than this is too vague to filter by
@@ -87,14 +87,10 @@ def filtered_events(user, query: EventQuery) -> QuerySet[AuditEvent]:
         named = Q(target_repr=query.target) | Q(target_repr__startswith=query.target + " ")
         qs = qs.filter(named | Q(target_id=query.target))
     if query.since:
-        qs = qs.filter(occurred_at__gte=_start_of(query.since))
+        qs = qs.filter(occurred_at__gte=start_of_day(query.since))
     if query.until:
-        qs = qs.filter(occurred_at__lt=_start_of(query.until + timedelta(days=1)))
+        qs = qs.filter(occurred_at__lt=start_of_day(query.until + timedelta(days=1)))
     return qs.order_by("-seq")
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
 def events_page(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.common.html import escaped
 from apps.common.moments import timezone_names, to_utc
 
 REASON_LABEL = "Reason for this change"
@@ -176,7 +176,7 @@ def _attrs_html(attrs: dict) -> str:
     """``django/forms/widgets/attrs.html``: ``False`` leaves an attribute out, ``True`` prints
     its name alone."""
     return "".join(
-        f" {conditional_escape(name)}" if value is True else f' {conditional_escape(name)}="{_text(value)}"'
+        f" {escaped(name)}" if value is True else f' {escaped(name)}="{_text(value)}"'
         for name, value in attrs.items()
         if value is not False
     )
@@ -184,7 +184,7 @@ def _attrs_html(attrs: dict) -> str:
 
 def _text(value) -> str:
     """``{{ value|stringformat:'s' }}``: escaped unless already safe."""
-    return conditional_escape(value if isinstance(value, SafeString) else f"{value}")
+    return escaped(value if isinstance(value, SafeString) else f"{value}")
 
 
 class QuickInputMixin:
@@ -216,7 +216,7 @@ class QuickSelect(forms.Select):
                 parts.append(f'\n  <optgroup label="{_text(group)}">')
             parts.extend(
                 f'\n  <option value="{_text(option["value"])}"{_attrs_html(option["attrs"])}>'
-                f"{conditional_escape(option['label'])}</option>\n"  # the option template's last line
+                f"{escaped(option['label'])}</option>\n"  # the option template's last line
                 for option in options
             )
             if group:

@@ -22,15 +22,15 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import DateTimeField, F, Func, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from django.http import QueryDict
-from django.utils import timezone
 from django.utils.formats import date_format
 
+from apps.common.moments import end_of_day, start_of_day
 from apps.common.pagination import MAX_ECHO
 from apps.common.params import InvalidParameter, shown_value
 
@@ -127,16 +127,6 @@ def _day(name: str, raw: str, text: str, first: bool) -> date:
 
 def _refuse(name: str, raw: str):
     raise InvalidParameter(name, "must be a date written YYYY-MM-DD or a month written YYYY-MM", raw)
-
-
-def start_of_day(day: date) -> datetime:
-    """The first instant of ``day`` in the reader's zone (the zone the page shows times in)."""
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-
-
-def end_of_day(day: date) -> datetime:
-    """The last instant of ``day`` in the reader's zone."""
-    return start_of_day(day) + timedelta(days=1) - timedelta(microseconds=1)
 
 
 def requested_page(

@@ -97,3 +97,13 @@ def shown(moment: datetime | None, zone: str | tzinfo | None = None, fmt: str = 
     )
     local = moment.astimezone(tz)
     return f"{local.strftime(fmt)} {zone_label(local)}"
+
+
+def start_of_day(day: date) -> datetime:
+    """The first instant of ``day`` in the reader's zone (the zone the page shows times in)."""
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of ``day`` in the reader's zone."""
+    return start_of_day(day) + timedelta(days=1) - timedelta(microseconds=1)

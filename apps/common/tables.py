@@ -188,5 +188,3 @@ def _shown(content, localized: bool | None) -> str:
     if localized is False:
         return escaped(str(content))
     return escaped(localize(content, use_l10n=localized))
-
-
